@@ -1,0 +1,28 @@
+"""The one place where fastbp's Numba options live.
+
+Every compiled function in fastbp is decorated with :data:`jit` (or
+:data:`jit_parallel`), so that a change of flags here changes them all.
+
+- ``cache=True``: compiled machine code is written to Numba's cache folder
+  (``NUMBA_CACHE_DIR``, else ``__pycache__`` beside the module) and reused by
+  later processes, so compile time is paid once per machine, not per run.
+- ``fastmath=False``: results must match the NumPy reference to 1e-10, and
+  NaN/inf must stay detectable for divergence checks.
+- ``nogil=True``: kernels release the GIL, so a caller may run them in threads.
+- ``error_model="numpy"``: division by zero gives inf/nan instead of raising,
+  which keeps division out of the exception path in hot loops.
+"""
+import warnings
+
+import numba
+from numba.core.errors import NumbaExperimentalFeatureWarning
+
+JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
+PARALLEL_JIT_OPTIONS = dict(JIT_OPTIONS, parallel=True)
+
+jit = numba.njit(**JIT_OPTIONS)
+jit_parallel = numba.njit(**PARALLEL_JIT_OPTIONS)
+
+# Custom activations reach the kernels as first-class function objects, a
+# feature Numba still labels experimental; it is exercised by fastbp's tests.
+warnings.filterwarnings("ignore", category=NumbaExperimentalFeatureWarning)

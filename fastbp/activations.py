@@ -1,0 +1,181 @@
+"""Activation functions: the built-in table and user-supplied ones.
+
+Built-in activations are identified inside the kernels by an integer code, so
+that the element-wise loops are compiled once and inlined. A custom
+:class:`Activation` reaches the same kernels as a pair of first-class
+functions (``f`` and ``fprime``), compiled once by Numba from the user's
+scalar Python functions; no Python is called per element.
+"""
+import math
+import warnings
+
+import numba
+import numpy as np
+from numba import types
+
+# Codes used by the kernels (see kernels.py).
+LINEAR = 0
+SIGMOID = 1
+TANH = 2
+RELU = 3
+SOFTMAX = 4
+CUSTOM = 5
+
+#: How many distinct custom activations one network may use.
+MAX_CUSTOM_ACTIVATIONS = 4
+
+SCALAR_SIGNATURE = types.float64(types.float64)
+
+
+def _identity(z):
+    return z
+
+
+def _one(z):
+    return 1.0
+
+
+class Activation:
+    """An element-wise activation function f and its derivative f'.
+
+    Parameters
+    ----------
+    name : str
+        A label for messages, ``repr`` and saved files.
+    f, fprime : callable
+        Scalar functions of one float returning a float, which Numba can
+        compile in nopython mode: plain Python using ``math``, or
+        ``numba.njit`` functions. They run inside fastbp's compiled kernels.
+    check : bool, default=True
+        Probe ``f`` and ``fprime`` on a few points at construction and warn
+        (``RuntimeWarning``) where ``fprime`` disagrees with a central
+        difference of ``f``.
+
+    Raises
+    ------
+    TypeError
+        If ``f`` or ``fprime`` is not callable, or Numba cannot compile it for
+        ``float64 -> float64`` (the message names the function).
+
+    Examples
+    --------
+    >>> import math, fastbp
+    >>> softplus = fastbp.Activation(
+    ...     "softplus", lambda z: math.log1p(math.exp(z)),
+    ...     lambda z: 1.0 / (1.0 + math.exp(-z)))
+    >>> net = fastbp.Network([4, 8, 3], activation=softplus)
+    """
+
+    #: Integer code of the activation inside the kernels.
+    code = CUSTOM
+
+    def __init__(self, name, f, fprime, *, check=True):
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"Activation name must be a non-empty str, found {name!r}")
+        self.name = name
+        self.f = f
+        self.fprime = fprime
+        self.f_compiled = _compile_scalar(f, "f", name)
+        self.fprime_compiled = _compile_scalar(fprime, "fprime", name)
+        if check:
+            self._check_derivative()
+
+    def _check_derivative(self):
+        points = np.array([-2.5, -1.3, -0.4, 0.3, 0.9, 1.7, 2.8])
+        h = 1e-5
+        for z in points:
+            try:
+                fz = float(self.f_compiled(z))
+                d = float(self.fprime_compiled(z))
+                numeric = (float(self.f_compiled(z + h)) - float(self.f_compiled(z - h))) / (2 * h)
+            except Exception as exc:  # a user function raising on a probe point
+                raise TypeError(f"Activation {self.name!r}: evaluating f or fprime at z={z} "
+                                f"raised {exc!r}") from exc
+            if not (math.isfinite(fz) and math.isfinite(d)):
+                continue
+            if abs(numeric - d) > 1e-4 * max(1.0, abs(d), abs(numeric)):
+                warnings.warn(
+                    f"Activation {self.name!r}: fprime({z}) = {d!r} but the central difference "
+                    f"of f gives {numeric!r}; check that fprime is the derivative of f",
+                    RuntimeWarning, stacklevel=3)
+                return
+
+    def __repr__(self):
+        return f"Activation({self.name!r})"
+
+    # Custom activations hold compiled function objects; they are compared by
+    # identity, so two networks share one only when the user passes the same one.
+
+
+class BuiltinActivation:
+    """A built-in activation: name, kernel code and reference NumPy functions."""
+
+    def __init__(self, name, code, f, fprime):
+        self.name = name
+        self.code = code
+        self.f = f
+        self.fprime = fprime
+
+    def __repr__(self):
+        return f"<built-in activation {self.name!r}>"
+
+
+def _np_sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _np_softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+#: The built-in activations, by name. ``softmax`` is for the output layer,
+#: with the ``log_likelihood`` cost; its Jacobian is not diagonal, so it has
+#: no element-wise derivative (``fprime`` is None).
+ACTIVATIONS = {
+    "linear": BuiltinActivation("linear", LINEAR, lambda z: z, lambda z: np.ones_like(z)),
+    "sigmoid": BuiltinActivation("sigmoid", SIGMOID, _np_sigmoid,
+                                 lambda z: _np_sigmoid(z) * (1 - _np_sigmoid(z))),
+    "tanh": BuiltinActivation("tanh", TANH, np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+    "relu": BuiltinActivation("relu", RELU, lambda z: np.maximum(z, 0),
+                              lambda z: (z > 0).astype(z.dtype)),
+    "softmax": BuiltinActivation("softmax", SOFTMAX, _np_softmax, None),
+}
+ACTIVATION_ALIASES = {"identity": "linear", "logistic": "sigmoid"}
+
+
+def get_activation(spec, argname="activation"):
+    """Return the BuiltinActivation or Activation that ``spec`` names."""
+    if isinstance(spec, (Activation, BuiltinActivation)):
+        return spec
+    if isinstance(spec, str):
+        key = ACTIVATION_ALIASES.get(spec, spec)
+        if key in ACTIVATIONS:
+            return ACTIVATIONS[key]
+        raise ValueError(f"{argname}: unknown activation {spec!r}; expected one of "
+                         f"{sorted(ACTIVATIONS)} or a fastbp.Activation")
+    raise TypeError(f"{argname}: expected an activation name (str) or a fastbp.Activation, "
+                    f"found {type(spec).__name__}")
+
+
+def _compile_scalar(func, role, name):
+    if isinstance(func, numba.core.registry.CPUDispatcher):
+        func = func.py_func
+    if not callable(func):
+        raise TypeError(f"Activation {name!r}: {role} must be callable, "
+                        f"found {type(func).__name__}")
+    try:
+        return numba.cfunc(SCALAR_SIGNATURE)(func)
+    except Exception as exc:
+        fname = getattr(func, "__name__", repr(func))
+        raise TypeError(
+            f"Activation {name!r}: Numba cannot compile {role}={fname} as a scalar "
+            f"float64 -> float64 function in nopython mode. Write it with the math "
+            f"module and plain arithmetic (no NumPy arrays, no Python objects). "
+            f"Numba said: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from exc
+
+
+# Placeholders that fill unused custom-activation slots of the kernels.
+IDENTITY_CFUNC = numba.cfunc(SCALAR_SIGNATURE, cache=True)(_identity)
+ONE_CFUNC = numba.cfunc(SCALAR_SIGNATURE, cache=True)(_one)

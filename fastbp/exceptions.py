@@ -1,0 +1,27 @@
+"""Exceptions raised by fastbp."""
+
+
+class DivergenceError(ArithmeticError):
+    """Training produced a non-finite cost or parameter.
+
+    The network keeps its last finite parameters and ``history_`` holds the
+    epochs completed so far.
+
+    Attributes
+    ----------
+    epoch : int
+        0-based epoch in which the step failed.
+    batch : int
+        0-based index of the mini-batch within that epoch.
+    eta : float
+        The learning rate in use.
+    """
+
+    def __init__(self, epoch, batch, eta):
+        self.epoch = epoch
+        self.batch = batch
+        self.eta = eta
+        super().__init__(
+            f"training diverged in epoch {epoch + 1}, mini-batch {batch + 1}: the cost or a "
+            f"parameter became NaN or infinite at eta={eta}. The network keeps its last finite "
+            f"parameters. Try a smaller eta (e.g. {eta / 10:g}).")

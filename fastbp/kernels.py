@@ -1,0 +1,421 @@
+"""The compiled kernels of backpropagation, in matrix (Hadamard) form.
+
+Rows are examples. For a chunk of c rows and layers l = 1..L::
+
+    forward     Z^l = A^{l-1} (W^l)^T + 1 (b^l)^T,    A^l = f_l(Z^l)
+    BP1         Delta^L = grad_A C (.) f_L'(Z^L)     (a - y for the matched costs)
+    BP2         Delta^l = (Delta^{l+1} W^{l+1}) (.) f_l'(Z^l)
+    BP4         grad W^l += (Delta^l)^T A^{l-1}       (batch sum of outer products)
+    BP3         grad b^l += column sums of Delta^l
+
+Kernels take arrays and scalars only, write into caller-provided buffers and
+never validate: the Python layer (model.py) checks every shape and dtype first.
+
+Shared argument conventions
+---------------------------
+theta : ndarray of shape (P,)
+    All parameters, flat: layer l's W^l (n_out, n_in, row-major) then b^l.
+arch : tuple (layout, codes, slots, fs, fprimes)
+    layout, int64 of shape (L, 5): per layer n_in, n_out, offset of W in theta,
+    offset of b in theta, and the sum of n_out over the layers before it.
+    codes, int64 of shape (L,): activation code (activations.py).
+    slots, int64 of shape (L,): for custom activations, the index into
+    fs/fprimes of the layer's compiled f and f'.
+work : tuple (X0, Y0, Zbuf, Abuf, Dbuf, iscratch, cscratch, sscratch)
+    X0 of shape (cmax, n_0), Y0 of shape (cmax, n_L): gathered input and
+    target rows of one chunk. Zbuf, Abuf, Dbuf of shape (cmax * sum n_out,):
+    the z, a and delta of every layer for one chunk; layer l's block starts at
+    cmax * layout[l, 4]. Then the by-reference scratch of :func:`blas.gemm`.
+    cmax, the chunk size, is X0.shape[0]: activation memory is bounded by it.
+"""
+import math
+
+import numpy as np
+
+from ._numba_options import jit
+from .activations import CUSTOM, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
+from .blas import gemm
+from .costs import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC
+
+# Status codes returned by the training driver.
+OK = 0
+DIVERGED = 1
+
+# Regularisation kinds.
+REG_NONE = 0
+REG_L2 = 1
+REG_L1 = 2
+
+
+@jit
+def matrix_view(buf, start, rows, cols):
+    """The (rows, cols) row-major block of the flat ``buf`` starting at ``start``."""
+    return buf[start:start + rows * cols].reshape((rows, cols))
+
+
+@jit
+def weights_of(theta, layout, l):
+    """W^{l+1} of shape (n_out, n_in), a view into theta."""
+    return matrix_view(theta, layout[l, 2], layout[l, 1], layout[l, 0])
+
+
+@jit
+def biases_of(theta, layout, l):
+    """b^{l+1} of shape (n_out,), a view into theta."""
+    start = layout[l, 3]
+    return theta[start:start + layout[l, 1]]
+
+
+@jit
+def layer_block(buf, layout, l, rows, cmax):
+    """Layer l's (rows, n_out) block of a flat Z/A/Delta buffer."""
+    return matrix_view(buf, cmax * layout[l, 4], rows, layout[l, 1])
+
+
+@jit
+def add_bias_and_activate(Z, b, A, code, f):
+    """Z <- Z + b (row-wise), A <- f(Z): the forward pass's element-wise step."""
+    rows, cols = Z.shape
+    if code == SOFTMAX:
+        for i in range(rows):
+            zmax = -np.inf
+            for j in range(cols):
+                z = Z[i, j] + b[j]
+                Z[i, j] = z
+                if z > zmax:
+                    zmax = z
+            total = 0.0
+            for j in range(cols):
+                e = math.exp(Z[i, j] - zmax)
+                A[i, j] = e
+                total += e
+            for j in range(cols):
+                A[i, j] = A[i, j] / total
+    elif code == SIGMOID:
+        for i in range(rows):
+            for j in range(cols):
+                z = Z[i, j] + b[j]
+                Z[i, j] = z
+                A[i, j] = 1.0 / (1.0 + math.exp(-z))
+    elif code == TANH:
+        for i in range(rows):
+            for j in range(cols):
+                z = Z[i, j] + b[j]
+                Z[i, j] = z
+                A[i, j] = math.tanh(z)
+    elif code == RELU:
+        for i in range(rows):
+            for j in range(cols):
+                z = Z[i, j] + b[j]
+                Z[i, j] = z
+                A[i, j] = z if z > 0.0 else 0.0
+    elif code == CUSTOM:
+        for i in range(rows):
+            for j in range(cols):
+                z = Z[i, j] + b[j]
+                Z[i, j] = z
+                A[i, j] = f(np.float64(z))
+    else:  # LINEAR
+        for i in range(rows):
+            for j in range(cols):
+                z = Z[i, j] + b[j]
+                Z[i, j] = z
+                A[i, j] = z
+
+
+@jit
+def multiply_by_fprime(D, Z, A, code, fprime):
+    """D <- D (.) f'(Z): the Hadamard product of BP1 and BP2.
+
+    Sigmoid and tanh derivatives are taken from A = f(Z), which holds the same
+    values and saves the exponential.
+    """
+    rows, cols = D.shape
+    if code == SIGMOID:
+        for i in range(rows):
+            for j in range(cols):
+                a = A[i, j]
+                D[i, j] = D[i, j] * (a * (1.0 - a))
+    elif code == TANH:
+        for i in range(rows):
+            for j in range(cols):
+                a = A[i, j]
+                D[i, j] = D[i, j] * (1.0 - a * a)
+    elif code == RELU:
+        for i in range(rows):
+            for j in range(cols):
+                if not Z[i, j] > 0.0:
+                    D[i, j] = 0.0
+    elif code == CUSTOM:
+        for i in range(rows):
+            for j in range(cols):
+                D[i, j] = D[i, j] * fprime(np.float64(Z[i, j]))
+    # LINEAR: f' = 1, nothing to do. SOFTMAX never reaches here (see output_delta).
+
+
+@jit
+def forward_pass(rows, theta, arch, work):
+    """Z^l and A^l of every layer for the first ``rows`` rows of work's X0."""
+    layout, codes, slots, fs, fprimes = arch
+    X0, Y0, Zbuf, Abuf, Dbuf, iscratch, cscratch, sscratch = work
+    cmax = X0.shape[0]
+    A_prev = X0[:rows]
+    for l in range(layout.shape[0]):
+        W = weights_of(theta, layout, l)
+        Z = layer_block(Zbuf, layout, l, rows, cmax)
+        A = layer_block(Abuf, layout, l, rows, cmax)
+        gemm(False, True, 1.0, A_prev, W, 0.0, Z, iscratch, cscratch, sscratch)
+        add_bias_and_activate(Z, biases_of(theta, layout, l), A, codes[l], fs[slots[l]])
+        A_prev = A
+
+
+@jit
+def chunk_cost(rows, cost, arch, work):
+    """Sum over the chunk's rows of the per-example cost C_x (from Z^L, A^L, Y0)."""
+    layout, codes, slots, fs, fprimes = arch
+    X0, Y0, Zbuf, Abuf, Dbuf, iscratch, cscratch, sscratch = work
+    cmax = X0.shape[0]
+    last = layout.shape[0] - 1
+    Z = layer_block(Zbuf, layout, last, rows, cmax)
+    A = layer_block(Abuf, layout, last, rows, cmax)
+    cols = Z.shape[1]
+    total = 0.0
+    if cost == QUADRATIC:
+        for i in range(rows):
+            for j in range(cols):
+                d = A[i, j] - Y0[i, j]
+                total += 0.5 * d * d
+    elif cost == CROSS_ENTROPY:
+        # -[y ln s(z) + (1-y) ln(1-s(z))] = y softplus(-z) + (1-y) softplus(z)
+        for i in range(rows):
+            for j in range(cols):
+                z = np.float64(Z[i, j])
+                y = Y0[i, j]
+                sp_pos = max(z, 0.0) + math.log1p(math.exp(-abs(z)))  # softplus(z)
+                total += y * (sp_pos - z) + (1.0 - y) * sp_pos
+    else:  # LOG_LIKELIHOOD: -sum y ln softmax(z) = sum y (logsumexp(z) - z)
+        for i in range(rows):
+            zmax = -np.inf
+            for j in range(cols):
+                if Z[i, j] > zmax:
+                    zmax = Z[i, j]
+            s = 0.0
+            for j in range(cols):
+                s += math.exp(Z[i, j] - zmax)
+            lse = zmax + math.log(s)
+            for j in range(cols):
+                if Y0[i, j] != 0.0:
+                    total += Y0[i, j] * (lse - Z[i, j])
+    return total
+
+
+@jit
+def output_delta(rows, cost, arch, work):
+    """BP1: Delta^L from A^L, Y0 and the cost, into the last layer's Delta block."""
+    layout, codes, slots, fs, fprimes = arch
+    X0, Y0, Zbuf, Abuf, Dbuf, iscratch, cscratch, sscratch = work
+    cmax = X0.shape[0]
+    last = layout.shape[0] - 1
+    Z = layer_block(Zbuf, layout, last, rows, cmax)
+    A = layer_block(Abuf, layout, last, rows, cmax)
+    D = layer_block(Dbuf, layout, last, rows, cmax)
+    for i in range(rows):
+        for j in range(D.shape[1]):
+            D[i, j] = A[i, j] - Y0[i, j]
+    if cost == QUADRATIC:
+        multiply_by_fprime(D, Z, A, codes[last], fprimes[slots[last]])
+
+
+@jit
+def backward_pass(rows, theta, arch, work):
+    """BP2: Delta^l = (Delta^{l+1} W^{l+1}) (.) f'(Z^l) for l = L-1 .. 1."""
+    layout, codes, slots, fs, fprimes = arch
+    X0, Y0, Zbuf, Abuf, Dbuf, iscratch, cscratch, sscratch = work
+    cmax = X0.shape[0]
+    for l in range(layout.shape[0] - 1, 0, -1):
+        W = weights_of(theta, layout, l)
+        D_next = layer_block(Dbuf, layout, l, rows, cmax)
+        D = layer_block(Dbuf, layout, l - 1, rows, cmax)
+        gemm(False, False, 1.0, D_next, W, 0.0, D, iscratch, cscratch, sscratch)
+        multiply_by_fprime(D, layer_block(Zbuf, layout, l - 1, rows, cmax),
+                           layer_block(Abuf, layout, l - 1, rows, cmax),
+                           codes[l - 1], fprimes[slots[l - 1]])
+
+
+@jit
+def accumulate_gradients(rows, accumulate, arch, work, G):
+    """BP4 and BP3: grad W^l (+)= (Delta^l)^T A^{l-1}, grad b^l (+)= column sums of Delta^l.
+
+    G has theta's layout. With ``accumulate`` False the sums overwrite G.
+    """
+    layout, codes, slots, fs, fprimes = arch
+    X0, Y0, Zbuf, Abuf, Dbuf, iscratch, cscratch, sscratch = work
+    cmax = X0.shape[0]
+    beta = 1.0 if accumulate else 0.0
+    A_prev = X0[:rows]
+    for l in range(layout.shape[0]):
+        D = layer_block(Dbuf, layout, l, rows, cmax)
+        gemm(True, False, 1.0, D, A_prev, beta, weights_of(G, layout, l),
+             iscratch, cscratch, sscratch)
+        gb = biases_of(G, layout, l)
+        if not accumulate:
+            gb[:] = 0.0
+        for i in range(rows):
+            for j in range(D.shape[1]):
+                gb[j] += D[i, j]
+        A_prev = layer_block(Abuf, layout, l, rows, cmax)
+
+
+@jit
+def gather_rows(X, Y, index, start, rows, x_scale, work):
+    """X0[i] <- x_scale * X[index[start + i]], Y0[i] <- Y[index[start + i]] for i < rows.
+
+    X may be of another dtype than the work buffers (uint8 images, say): it is
+    converted row by row, so the data set is never copied whole.
+    """
+    X0 = work[0]
+    Y0 = work[1]
+    for i in range(rows):
+        r = index[start + i]
+        for j in range(X.shape[1]):
+            X0[i, j] = X[r, j] * x_scale
+        if Y.shape[0] > 0:
+            for j in range(Y.shape[1]):
+                Y0[i, j] = Y[r, j]
+
+
+@jit
+def gradient_sums(X, Y, index, start, stop, x_scale, cost, theta, arch, work, G):
+    """Sum over the rows index[start:stop] of dC_x/dtheta, into G, chunk by chunk.
+
+    Returns the sum of the per-example costs C_x over those rows. Activation
+    memory is bounded by the chunk size (work's cmax) whatever stop - start is.
+    """
+    cmax = work[0].shape[0]
+    total_cost = 0.0
+    first = True
+    for c0 in range(start, stop, cmax):
+        rows = min(cmax, stop - c0)
+        gather_rows(X, Y, index, c0, rows, x_scale, work)
+        forward_pass(rows, theta, arch, work)
+        total_cost += chunk_cost(rows, cost, arch, work)
+        output_delta(rows, cost, arch, work)
+        backward_pass(rows, theta, arch, work)
+        accumulate_gradients(rows, not first, arch, work, G)
+        first = False
+    if first:
+        G[:] = 0.0
+    return total_cost
+
+
+@jit
+def forward_outputs(X, Y, index, x_scale, cost, theta, arch, work, out):
+    """A^L for the rows of X named by index, into out; the cost sum if Y has rows.
+
+    out has shape (len(index), n_L). Y of shape (0, n_L) means no targets.
+    """
+    layout = arch[0]
+    cmax = work[0].shape[0]
+    last = layout.shape[0] - 1
+    n = index.shape[0]
+    total_cost = 0.0
+    for c0 in range(0, n, cmax):
+        rows = min(cmax, n - c0)
+        gather_rows(X, Y, index, c0, rows, x_scale, work)
+        forward_pass(rows, theta, arch, work)
+        if Y.shape[0] > 0:
+            total_cost += chunk_cost(rows, cost, arch, work)
+        A = layer_block(work[3], layout, last, rows, cmax)
+        for i in range(rows):
+            for j in range(A.shape[1]):
+                out[c0 + i, j] = A[i, j]
+    return total_cost
+
+
+@jit
+def apply_update(theta, theta_next, G, velocity, layout, inv_m, eta, reg_kind, reg, momentum,
+                 nesterov):
+    """One SGD step from theta into theta_next. Returns False if any new value is not finite.
+
+    With g = G / m + reg * W (L2) or reg * sign(W) (L1), biases unregularised:
+    plain SGD ``W' = W - eta g``; momentum ``v <- mu v - eta g, W' = W + v``;
+    Nesterov ``v <- mu v - eta g, W' = W + mu v - eta g``.
+    """
+    finite = True
+    for l in range(layout.shape[0]):
+        w0 = layout[l, 2]
+        b0 = layout[l, 3]
+        b1 = b0 + layout[l, 1]
+        for p in range(w0, b1):
+            w = theta[p]
+            g = G[p] * inv_m
+            if p < b0:
+                if reg_kind == REG_L2:
+                    g += reg * w
+                elif reg_kind == REG_L1:
+                    if w > 0.0:
+                        g += reg
+                    elif w < 0.0:
+                        g -= reg
+            if momentum != 0.0:
+                v = momentum * velocity[p] - eta * g
+                velocity[p] = v
+                if nesterov:
+                    new = w + momentum * v - eta * g
+                else:
+                    new = w + v
+            else:
+                new = w - eta * g
+            theta_next[p] = new
+            if not math.isfinite(theta_next[p]):  # as stored: float32 may overflow
+                finite = False
+    return finite
+
+
+@jit
+def sgd_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, cost,
+                    eta, reg_kind, reg, momentum, nesterov,
+                    theta, theta_spare, velocity, G, arch, work):
+    """Run mini-batches first_batch .. stop_batch-1 of one epoch; the whole-epoch driver.
+
+    Mini-batch k holds the rows order[k*batch_size : (k+1)*batch_size] (the
+    last may be shorter), as network.py slices its shuffled list. Parameters
+    are double-buffered between theta and theta_spare, so a step whose result
+    is not finite is never kept: theta always ends at the last finite step.
+
+    Returns
+    -------
+    status : int
+        OK, or DIVERGED when a step's cost or parameters were not finite.
+    done : int
+        Number of mini-batches completed (and applied).
+    cost_sum : float
+        Sum of C_x over the examples of the completed mini-batches, each
+        evaluated at the parameters before its batch's step.
+    """
+    layout = arch[0]
+    n = order.shape[0]
+    cur = theta
+    nxt = theta_spare
+    in_spare = False
+    status = OK
+    done = 0
+    cost_sum = 0.0
+    for k in range(first_batch, stop_batch):
+        start = k * batch_size
+        stop = min(start + batch_size, n)
+        batch_cost = gradient_sums(X, Y, order, start, stop, x_scale, cost, cur, arch, work, G)
+        if not math.isfinite(batch_cost):
+            status = DIVERGED
+            break
+        if not apply_update(cur, nxt, G, velocity, layout, 1.0 / (stop - start), eta,
+                            reg_kind, reg, momentum, nesterov):
+            status = DIVERGED
+            break
+        cur, nxt = nxt, cur
+        in_spare = not in_spare
+        done += 1
+        cost_sum += batch_cost
+    if in_spare:
+        theta[:] = cur
+    return status, done, cost_sum

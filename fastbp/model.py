@@ -1,0 +1,499 @@
+"""The public Network class: validates, converts, allocates, then calls a kernel."""
+import math
+import time
+
+import numpy as np
+
+from . import kernels
+from .activations import (CUSTOM, IDENTITY_CFUNC, MAX_CUSTOM_ACTIVATIONS, ONE_CFUNC, SOFTMAX,
+                          Activation, get_activation)
+from .costs import get_cost
+from .exceptions import DivergenceError
+from .validation import (all_finite, check_float, check_float_dtype, check_inputs, check_int,
+                         check_labels, check_nonempty, check_sizes, check_targets)
+
+#: Bytes of activation buffers one chunk may take by default (see default_chunk_size).
+DEFAULT_CHUNK_BYTES = 32 * 2**20
+
+_REGULARIZATION = {"l2": kernels.REG_L2, "l1": kernels.REG_L1}
+
+
+def default_chunk_size(sizes, dtype, batch_size):
+    """Rows per chunk so that one chunk's buffers take about DEFAULT_CHUNK_BYTES.
+
+    A row of a chunk holds its input (sizes[0]), its target (sizes[-1]) and the
+    z, a and delta of every layer (3 x sum(sizes[1:])) values.
+    """
+    row_bytes = (sizes[0] + sizes[-1] + 3 * sum(sizes[1:])) * np.dtype(dtype).itemsize
+    return int(max(1, min(batch_size, DEFAULT_CHUNK_BYTES // row_bytes)))
+
+
+class ParameterList(list):
+    """A list of parameter arrays that are views into the network's flat buffer.
+
+    Item assignment copies the new values in (after checking shape and
+    finiteness), so ``net.weights[0] = W`` and ``net.weights[0][:] = W`` both
+    update the network.
+    """
+
+    def __init__(self, views, name):
+        super().__init__(views)
+        self._name = name
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            raise TypeError(f"{self._name}: assign whole arrays by index, not slices")
+        view = list.__getitem__(self, index)
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"{self._name}[{index}]: expected a real numeric array, "
+                            f"found dtype {arr.dtype}")
+        if arr.size != view.size or arr.squeeze().shape != view.squeeze().shape:
+            raise ValueError(f"{self._name}[{index}]: expected shape {view.shape}, "
+                             f"found {arr.shape}")
+        if not all_finite(arr):
+            raise ValueError(f"{self._name}[{index}]: contains NaN or infinite values")
+        if arr is not view:
+            view[...] = arr.reshape(view.shape)
+
+
+class Network:
+    """A fully-connected feed-forward network trained by backpropagation.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, input first: ``[784, 30, 10]``.
+    activation : str, Activation or sequence, default="sigmoid"
+        One activation for every layer, or one per layer (``len(sizes) - 1``
+        entries). Built in: "sigmoid", "tanh", "relu", "linear", "softmax"
+        (output layer only). A :class:`fastbp.Activation` for your own.
+    output_activation : str or Activation, optional
+        Replaces the last layer's activation.
+    cost : {"quadratic", "cross_entropy", "log_likelihood"}, default="quadratic"
+        "cross_entropy" needs a sigmoid output layer, "log_likelihood" a
+        softmax one; "quadratic" works with any element-wise output.
+    dtype : {np.float64, np.float32}, default=np.float64
+        The dtype of parameters and arithmetic.
+    init : {"default", "large"}, default="default"
+        "default": W ~ N(0, 1/n_in), b ~ N(0, 1) (network2.py); "large":
+        W, b ~ N(0, 1) (network.py). Biases are drawn before weights.
+    seed : int or np.random.Generator, optional
+        Makes the initial parameters reproducible.
+
+    Attributes
+    ----------
+    weights : list of ndarray of shape (sizes[l+1], sizes[l])
+    biases : list of ndarray of shape (sizes[l+1],)
+        Views into one flat parameter buffer: read, write in place, or assign.
+    history_ : dict
+        The per-epoch metrics of the last :meth:`fit`.
+    """
+
+    def __init__(self, sizes, activation="sigmoid", output_activation=None, cost="quadratic",
+                 dtype=np.float64, init="default", seed=None):
+        self.sizes = check_sizes(sizes)
+        self.dtype = check_float_dtype(dtype)
+        n_layers = len(self.sizes) - 1
+        if isinstance(activation, (list, tuple)):
+            if len(activation) != n_layers:
+                raise ValueError(f"activation: expected {n_layers} entries (one per layer), "
+                                 f"found {len(activation)}")
+            acts = [get_activation(a, f"activation[{i}]") for i, a in enumerate(activation)]
+        else:
+            acts = [get_activation(activation)] * n_layers
+        if output_activation is not None:
+            acts[-1] = get_activation(output_activation, "output_activation")
+        self.activations = acts
+        self.cost_function = get_cost(cost)
+        self._check_activation_cost()
+        self._build_layout()
+        self._build_arch()
+        self.history_ = None
+        self.initialize(init, seed)
+
+    # ------------------------------------------------------------------ setup
+    def _check_activation_cost(self):
+        for i, act in enumerate(self.activations[:-1]):
+            if act.code == SOFTMAX:
+                raise ValueError(f"activation[{i}]: softmax is for the output layer only "
+                                 f"(with cost='log_likelihood')")
+        out = self.activations[-1]
+        need = self.cost_function.required_output
+        if need is not None and out.name != need:
+            raise ValueError(f"cost={self.cost_function.name!r} needs a {need} output layer, found "
+                             f"{out.name!r}; pass output_activation={need!r}")
+        if out.code == SOFTMAX and self.cost_function.name != "log_likelihood":
+            raise ValueError("output_activation='softmax' needs cost='log_likelihood' "
+                             f"(its Jacobian is not diagonal), found cost={self.cost_function.name!r}")
+
+    def _build_layout(self):
+        n_layers = len(self.sizes) - 1
+        layout = np.zeros((n_layers, 5), dtype=np.int64)
+        offset = 0
+        widths_before = 0
+        for l in range(n_layers):
+            n_in, n_out = self.sizes[l], self.sizes[l + 1]
+            layout[l] = (n_in, n_out, offset, offset + n_in * n_out, widths_before)
+            offset += n_in * n_out + n_out
+            widths_before += n_out
+        self._layout = layout
+        self.n_parameters = offset
+        self._theta = np.zeros(offset, dtype=self.dtype)
+        self._weight_views = [kernels.weights_of(self._theta, layout, l) for l in range(n_layers)]
+        self._bias_views = [kernels.biases_of(self._theta, layout, l) for l in range(n_layers)]
+
+    def _build_arch(self):
+        customs = []
+        slots = np.zeros(len(self.activations), dtype=np.int64)
+        for l, act in enumerate(self.activations):
+            if act.code == CUSTOM:
+                if act not in customs:
+                    customs.append(act)
+                slots[l] = customs.index(act)
+        if len(customs) > MAX_CUSTOM_ACTIVATIONS:
+            raise ValueError(f"activation: at most {MAX_CUSTOM_ACTIVATIONS} distinct custom "
+                             f"activations per network, found {len(customs)}")
+        fs = [c.f_compiled for c in customs] + [IDENTITY_CFUNC] * (MAX_CUSTOM_ACTIVATIONS - len(customs))
+        fps = [c.fprime_compiled for c in customs] + [ONE_CFUNC] * (MAX_CUSTOM_ACTIVATIONS - len(customs))
+        codes = np.array([a.code for a in self.activations], dtype=np.int64)
+        self._arch = (self._layout, codes, slots, tuple(fs), tuple(fps))
+
+    def initialize(self, init="default", seed=None):
+        """Draw new parameters. See the class docstring for ``init`` and ``seed``."""
+        if init not in ("default", "large"):
+            raise ValueError(f"init: expected 'default' or 'large', found {init!r}")
+        rng = np.random.default_rng(seed)
+        for b in self._bias_views:
+            b[:] = rng.standard_normal(b.shape)
+        for W in self._weight_views:
+            scale = 1.0 if init == "large" else 1.0 / math.sqrt(W.shape[1])
+            W[:] = rng.standard_normal(W.shape) * scale
+
+    # ------------------------------------------------------------- parameters
+    @property
+    def num_layers(self):
+        """Number of layers, the input layer included (as in the book)."""
+        return len(self.sizes)
+
+    @property
+    def weights(self):
+        return ParameterList(self._weight_views, "weights")
+
+    @weights.setter
+    def weights(self, new):
+        self._assign_all(new, self._weight_views, "weights")
+
+    @property
+    def biases(self):
+        return ParameterList(self._bias_views, "biases")
+
+    @biases.setter
+    def biases(self, new):
+        self._assign_all(new, self._bias_views, "biases")
+
+    def _assign_all(self, new, views, name):
+        new = list(new)
+        if len(new) != len(views):
+            raise ValueError(f"{name}: expected a list of {len(views)} arrays, found {len(new)}")
+        target = ParameterList(views, name)
+        checked = []
+        for i, value in enumerate(new):  # check all before writing any
+            arr = np.asarray(value)
+            scratch = ParameterList([np.empty_like(views[i])], f"{name}")
+            try:
+                scratch[0] = arr
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(str(exc).replace(f"{name}[0]", f"{name}[{i}]")) from None
+            checked.append(arr)
+        for i, arr in enumerate(checked):
+            target[i] = arr
+
+    def get_parameters(self):
+        """A copy of all parameters as one flat array (the kernels' layout)."""
+        return self._theta.copy()
+
+    def set_parameters(self, theta):
+        """Set all parameters from one flat array of length ``n_parameters``."""
+        theta = np.asarray(theta)
+        if theta.shape != self._theta.shape:
+            raise ValueError(f"theta: expected shape {self._theta.shape}, found {theta.shape}")
+        if not all_finite(theta):
+            raise ValueError("theta: contains NaN or infinite values")
+        self._theta[:] = theta
+
+    def _check_parameters(self):
+        if not all_finite(self._theta):
+            raise ValueError("the network's weights or biases contain NaN or infinite values "
+                             "(assigned by hand, or left by an earlier run)")
+
+    # ----------------------------------------------------------------- kernels
+    def _workspace(self, chunk_rows):
+        dt = self.dtype
+        total = int(chunk_rows) * int(sum(self.sizes[1:]))
+        return (np.empty((chunk_rows, self.sizes[0]), dt), np.empty((chunk_rows, self.sizes[-1]), dt),
+                np.empty(total, dt), np.empty(total, dt), np.empty(total, dt),
+                np.empty(6, np.int32), np.empty(2, np.uint8), np.empty(2, dt))
+
+    def _chunk_rows(self, chunk_size, batch_rows):
+        if chunk_size is None:
+            return default_chunk_size(self.sizes, self.dtype, max(1, batch_rows))
+        return min(check_int(chunk_size, "chunk_size", minimum=1), max(1, batch_rows))
+
+    def _inputs(self, X, name="X", allow_single=True):
+        arr, single = check_inputs(X, self.sizes[0], self.dtype, name, allow_uint8=False)
+        if single and not allow_single:
+            raise ValueError(f"{name}: expected a 2-D array of shape (n_samples, {self.sizes[0]})")
+        return arr, single
+
+    def _forward(self, X, Y=None, chunk_size=None):
+        n = X.shape[0]
+        out = np.empty((n, self.sizes[-1]), self.dtype)
+        Yk = Y if Y is not None else np.empty((0, self.sizes[-1]), self.dtype)
+        work = self._workspace(self._chunk_rows(chunk_size, n))
+        total = kernels.forward_outputs(X, Yk, np.arange(n, dtype=np.int64), self.dtype.type(1.0),
+                                        self.cost_function.code, self._theta, self._arch, work, out)
+        return out, total
+
+    # -------------------------------------------------------------- inference
+    def feedforward(self, X, chunk_size=None):
+        """Output activations a^L.
+
+        Parameters
+        ----------
+        X : array_like of shape (n, sizes[0]) or (sizes[0],)
+
+        Returns
+        -------
+        ndarray of shape (n, sizes[-1]) or (sizes[-1],), of the network's dtype
+        """
+        X, single = self._inputs(X)
+        self._check_parameters()
+        out, _ = self._forward(X, chunk_size=chunk_size)
+        return out[0] if single else out
+
+    def predict(self, X, chunk_size=None):
+        """Index of the largest output for each row: class labels of shape (n,)."""
+        X, single = self._inputs(X)
+        self._check_parameters()
+        out, _ = self._forward(X, chunk_size=chunk_size)
+        labels = np.argmax(out, axis=1)
+        return labels[0] if single else labels
+
+    def accuracy(self, X, y, chunk_size=None):
+        """Fraction of rows whose largest output is the label.
+
+        ``y`` holds integer labels of shape (n,) or one-hot rows of shape (n, sizes[-1]).
+        """
+        X, _ = self._inputs(X, allow_single=False)
+        check_nonempty(X.shape[0])
+        y = check_labels(y, X.shape[0], self.sizes[-1])
+        self._check_parameters()
+        out, _ = self._forward(X, chunk_size=chunk_size)
+        return float(np.mean(np.argmax(out, axis=1) == y))
+
+    def cost(self, X, Y, lmbda=0.0, chunk_size=None):
+        """Mean cost over the rows, plus the L2 term 0.5 lmbda/n sum ||W||^2 when lmbda > 0.
+
+        This is network2.py's ``total_cost``.
+        """
+        X, _ = self._inputs(X, allow_single=False)
+        check_nonempty(X.shape[0])
+        Y = check_targets(Y, X.shape[0], self.sizes[-1], self.dtype)
+        lmbda = check_float(lmbda, "lmbda", minimum=0.0)
+        self._check_parameters()
+        _, total = self._forward(X, Y, chunk_size)
+        return total / X.shape[0] + self._penalty(lmbda, X.shape[0], "l2")
+
+    def _penalty(self, lmbda, n, kind):
+        if lmbda == 0.0:
+            return 0.0
+        if kind == "l1":
+            return lmbda / n * float(sum(np.abs(W).sum() for W in self._weight_views))
+        return 0.5 * lmbda / n * float(sum(np.square(W, dtype=np.float64).sum()
+                                           for W in self._weight_views))
+
+    # -------------------------------------------------------------- gradients
+    def gradients(self, X, Y, chunk_size=None):
+        """Mean over the rows of dC_x/db and dC_x/dW (backpropagation, no regularisation).
+
+        Parameters
+        ----------
+        X : array_like of shape (n, sizes[0])
+        Y : array_like of shape (n, sizes[-1]), or integer labels of shape (n,)
+        chunk_size : int, optional
+            Rows per forward/backward chunk; the sums are accumulated, so the
+            result does not depend on it (up to rounding).
+
+        Returns
+        -------
+        nabla_b : list of ndarray of shape (sizes[l+1],)
+        nabla_w : list of ndarray of shape (sizes[l+1], sizes[l])
+        """
+        X, _ = self._inputs(X, allow_single=False)
+        n = X.shape[0]
+        check_nonempty(n)
+        Y = check_targets(Y, n, self.sizes[-1], self.dtype)
+        self._check_parameters()
+        G = np.empty_like(self._theta)
+        work = self._workspace(self._chunk_rows(chunk_size, n))
+        kernels.gradient_sums(X, Y, np.arange(n, dtype=np.int64), 0, n, self.dtype.type(1.0),
+                              self.cost_function.code, self._theta, self._arch, work, G)
+        G /= n
+        L = len(self.sizes) - 1
+        return ([kernels.biases_of(G, self._layout, l).copy() for l in range(L)],
+                [kernels.weights_of(G, self._layout, l).copy() for l in range(L)])
+
+    def trace(self, X, Y):
+        """The per-layer z, a and delta of a batch, for study and for tests.
+
+        Returns
+        -------
+        dict with keys
+            "z" : list of L arrays of shape (n, sizes[l+1])
+            "a" : list of L+1 arrays, the input first, then shape (n, sizes[l+1])
+            "delta" : list of L arrays of shape (n, sizes[l+1]), dC_x/dz^l per row
+        """
+        X, _ = self._inputs(X, allow_single=False)
+        n = X.shape[0]
+        check_nonempty(n)
+        Y = check_targets(Y, n, self.sizes[-1], self.dtype)
+        self._check_parameters()
+        work = self._workspace(n)
+        kernels.gather_rows(X, Y, np.arange(n, dtype=np.int64), 0, n, self.dtype.type(1.0), work)
+        kernels.forward_pass(n, self._theta, self._arch, work)
+        kernels.output_delta(n, self.cost_function.code, self._arch, work)
+        kernels.backward_pass(n, self._theta, self._arch, work)
+        L = len(self.sizes) - 1
+        block = lambda buf, l: kernels.layer_block(buf, self._layout, l, n, n).copy()  # noqa: E731
+        return {"z": [block(work[2], l) for l in range(L)],
+                "a": [work[0].copy()] + [block(work[3], l) for l in range(L)],
+                "delta": [block(work[4], l) for l in range(L)]}
+
+    # ---------------------------------------------------------------- training
+    def fit(self, X, Y, epochs, batch_size, eta, lmbda=0.0, momentum=0.0, evaluation_data=None,
+            shuffle=True, seed=None, regularization="l2", nesterov=False, chunk_size=None,
+            callback=None):
+        """Train by mini-batch stochastic gradient descent (network2.py's update).
+
+        Each step, for a mini-batch of m rows out of n training rows::
+
+            W <- W - eta (grad_W / m + (lmbda / n) W)      (L2; L1 uses sign(W))
+            b <- b - eta grad_b / m
+
+        With momentum mu: v <- mu v - eta g, W <- W + v (Nesterov: W <- W + mu v - eta g).
+        Every mini-batch of an epoch runs inside one compiled function.
+
+        Parameters
+        ----------
+        X : array_like of shape (n, sizes[0])
+        Y : array_like of shape (n, sizes[-1]), or integer labels of shape (n,)
+        epochs, batch_size : int >= 1
+        eta : float > 0
+            Learning rate.
+        lmbda : float >= 0, default=0
+            Regularisation parameter (scaled by 1/n as in network2.py).
+        momentum : float in [0, 1), default=0
+        evaluation_data : tuple (X_eval, y_eval), optional
+            Evaluated after every epoch: cost and (when y_eval holds labels or
+            one-hot rows) accuracy.
+        shuffle : bool, default=True
+        seed : int or np.random.Generator, optional
+            Fixes the shuffles: two fits from the same parameters with the same
+            seed give identical weights.
+        regularization : {"l2", "l1"}, default="l2"
+        nesterov : bool, default=False
+        chunk_size : int, optional
+            Rows per forward/backward chunk within a mini-batch (bounds memory).
+        callback : callable, optional
+            Called as ``callback(net, epoch, history)`` after every epoch;
+            returning True stops training.
+
+        Returns
+        -------
+        history : dict of lists
+            "epoch", "train_cost" (mean cost over the epoch's mini-batches, each
+            before its step, plus the regularisation term), "time" (seconds),
+            and with evaluation_data "eval_cost" and "eval_accuracy".
+
+        Raises
+        ------
+        DivergenceError
+            When a step's cost or parameters are not finite; the network keeps
+            the last finite parameters and ``history_`` the epochs so far.
+        """
+        X, _ = self._inputs(X, allow_single=False)
+        n = X.shape[0]
+        check_nonempty(n)
+        Y = check_targets(Y, n, self.sizes[-1], self.dtype)
+        epochs = check_int(epochs, "epochs", minimum=1)
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        eta = check_float(eta, "eta", minimum=0.0, strict_min=True)
+        lmbda = check_float(lmbda, "lmbda", minimum=0.0)
+        momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0, strict_max=True)
+        if regularization not in _REGULARIZATION:
+            raise ValueError(f"regularization: expected 'l2' or 'l1', found {regularization!r}")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback: expected a callable, found {type(callback).__name__}")
+        eval_set = None
+        if evaluation_data is not None:
+            if not isinstance(evaluation_data, (tuple, list)) or len(evaluation_data) != 2:
+                raise TypeError("evaluation_data: expected a tuple (X_eval, y_eval)")
+            Xe, _ = self._inputs(evaluation_data[0], "evaluation_data[0]", allow_single=False)
+            check_nonempty(Xe.shape[0], "evaluation_data[0]")
+            Ye = check_targets(evaluation_data[1], Xe.shape[0], self.sizes[-1], self.dtype,
+                               "evaluation_data[1]")
+            eval_set = (Xe, Ye, np.argmax(Ye, axis=1))
+        self._check_parameters()
+
+        rng = np.random.default_rng(seed)
+        n_batches = -(-n // batch_size)
+        segment = max(1, -(-n_batches // 16))  # ~16 kernel calls an epoch: Ctrl-C stays prompt
+        reg_kind = _REGULARIZATION[regularization] if lmbda > 0 else kernels.REG_NONE
+        reg = lmbda / n
+        spare = np.empty_like(self._theta)
+        velocity = np.zeros_like(self._theta)
+        G = np.empty_like(self._theta)
+        work = self._workspace(self._chunk_rows(chunk_size, batch_size))
+        one = self.dtype.type(1.0)
+        history = {"epoch": [], "train_cost": [], "time": []}
+        if eval_set is not None:
+            history["eval_cost"] = []
+            history["eval_accuracy"] = []
+        self.history_ = history
+        order = np.arange(n, dtype=np.int64)
+        for epoch in range(epochs):
+            t0 = time.perf_counter()
+            if shuffle:
+                order = rng.permutation(n).astype(np.int64, copy=False)
+            cost_sum = 0.0
+            for first in range(0, n_batches, segment):
+                stop = min(first + segment, n_batches)
+                status, done, part = kernels.sgd_minibatches(
+                    X, Y, order, batch_size, first, stop, one, self.cost_function.code, eta, reg_kind, reg,
+                    momentum, bool(nesterov), self._theta, spare, velocity, G, self._arch, work)
+                cost_sum += part
+                if status != kernels.OK:
+                    raise DivergenceError(epoch, first + done, eta)
+            history["epoch"].append(epoch + 1)
+            history["train_cost"].append(cost_sum / n + self._penalty(lmbda, n, regularization))
+            if eval_set is not None:
+                Xe, Ye, ye = eval_set
+                out, total = self._forward(Xe, Ye, chunk_size)
+                history["eval_cost"].append(total / Xe.shape[0])
+                history["eval_accuracy"].append(float(np.mean(np.argmax(out, axis=1) == ye)))
+            history["time"].append(time.perf_counter() - t0)
+            if callback is not None and callback(self, epoch, history):
+                break
+        return history
+
+    # ---------------------------------------------------------------- files
+    def save(self, path):
+        """Write the network as JSON (network2.py's fields plus activations and dtype)."""
+        from .serialization import save
+        save(self, path)
+
+    def __repr__(self):
+        acts = [a.name for a in self.activations]
+        return (f"Network(sizes={list(self.sizes)}, activation={acts}, cost={self.cost_function.name!r}, "
+                f"dtype={self.dtype.name})")
