@@ -447,15 +447,8 @@ class Network:
         self._check_parameters()
 
         rng = np.random.default_rng(seed)
-        n_batches = -(-n // batch_size)
-        segment = max(1, -(-n_batches // 16))  # ~16 kernel calls an epoch: Ctrl-C stays prompt
+        state = self._training_state(batch_size, chunk_size)
         reg_kind = _REGULARIZATION[regularization] if lmbda > 0 else kernels.REG_NONE
-        reg = lmbda / n
-        spare = np.empty_like(self._theta)
-        velocity = np.zeros_like(self._theta)
-        G = np.empty_like(self._theta)
-        work = self._workspace(self._chunk_rows(chunk_size, batch_size))
-        one = self.dtype.type(1.0)
         history = {"epoch": [], "train_cost": [], "time": []}
         if eval_set is not None:
             history["eval_cost"] = []
@@ -466,15 +459,8 @@ class Network:
             t0 = time.perf_counter()
             if shuffle:
                 order = rng.permutation(n).astype(np.int64, copy=False)
-            cost_sum = 0.0
-            for first in range(0, n_batches, segment):
-                stop = min(first + segment, n_batches)
-                status, done, part = kernels.sgd_minibatches(
-                    X, Y, order, batch_size, first, stop, one, self.cost_function.code, eta, reg_kind, reg,
-                    momentum, bool(nesterov), self._theta, spare, velocity, G, self._arch, work)
-                cost_sum += part
-                if status != kernels.OK:
-                    raise DivergenceError(epoch, first + done, eta)
+            cost_sum = self._train_epoch(X, Y, order, batch_size, eta, reg_kind, lmbda / n,
+                                         momentum, nesterov, state, epoch)
             history["epoch"].append(epoch + 1)
             history["train_cost"].append(cost_sum / n + self._penalty(lmbda, n, regularization))
             if eval_set is not None:
@@ -486,6 +472,40 @@ class Network:
             if callback is not None and callback(self, epoch, history):
                 break
         return history
+
+    def _training_state(self, batch_size, chunk_size=None):
+        """Buffers one fit needs, allocated once: spare parameters, velocity, G, workspace."""
+        return {"spare": np.empty_like(self._theta), "velocity": np.zeros_like(self._theta),
+                "G": np.empty_like(self._theta),
+                "work": self._workspace(self._chunk_rows(chunk_size, batch_size))}
+
+    def _train_epoch(self, X, Y, order, batch_size, eta, reg_kind, reg, momentum, nesterov,
+                     state, epoch=0, on_progress=None):
+        """Run the mini-batches of one epoch in the given row order; return the cost sum.
+
+        Internal: X, Y must already be validated (check_inputs / check_targets),
+        order an int64 array of row indices. Mini-batch k is
+        order[k*batch_size:(k+1)*batch_size]. The kernel runs about 16 segments
+        of mini-batches per epoch, so Ctrl-C (KeyboardInterrupt) is raised
+        between segments with the network at the last completed mini-batch;
+        ``on_progress(batches_done, n_batches)`` is called after each segment.
+        """
+        n_batches = -(-order.shape[0] // batch_size)
+        segment = max(1, -(-n_batches // 16))
+        cost_sum = 0.0
+        for first in range(0, n_batches, segment):
+            stop = min(first + segment, n_batches)
+            status, done, part = kernels.sgd_minibatches(
+                X, Y, order, batch_size, first, stop, self.dtype.type(1.0),
+                self.cost_function.code, eta, reg_kind, reg, momentum, bool(nesterov),
+                self._theta, state["spare"], state["velocity"], state["G"], self._arch,
+                state["work"])
+            cost_sum += part
+            if status != kernels.OK:
+                raise DivergenceError(epoch, first + done, eta)
+            if on_progress is not None:
+                on_progress(stop, n_batches)
+        return cost_sum
 
     # ---------------------------------------------------------------- files
     def save(self, path):
