@@ -19,9 +19,14 @@ from numba.core.errors import NumbaExperimentalFeatureWarning
 
 JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 PARALLEL_JIT_OPTIONS = dict(JIT_OPTIONS, parallel=True)
+# For loops whose only reordering is a sum: "reassoc" lets LLVM vectorise the
+# reduction (results change by rounding only); NaN and inf still propagate,
+# which is what the divergence checks rely on.
+REDUCTION_JIT_OPTIONS = dict(JIT_OPTIONS, fastmath={"reassoc", "contract"})
 
 jit = numba.njit(**JIT_OPTIONS)
 jit_parallel = numba.njit(**PARALLEL_JIT_OPTIONS)
+jit_reduction = numba.njit(**REDUCTION_JIT_OPTIONS)
 
 # Custom activations reach the kernels as first-class function objects, a
 # feature Numba still labels experimental; it is exercised by fastbp's tests.

@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from ._numba_options import jit
+from ._numba_options import jit, jit_reduction
 from .activations import CUSTOM, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
 from .blas import gemm
 from .costs import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC
@@ -41,7 +41,7 @@ from .costs import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC
 OK = 0
 DIVERGED = 1
 
-# Regularisation kinds.
+# Regularisation kinds (options[O_REG_KIND]).
 REG_NONE = 0
 REG_L2 = 1
 REG_L1 = 2
@@ -332,56 +332,146 @@ def forward_outputs(X, Y, index, x_scale, cost, theta, arch, work, out):
     return total_cost
 
 
-@jit
-def apply_update(theta, theta_next, G, velocity, layout, inv_m, eta, reg_kind, reg, momentum,
-                 nesterov):
-    """One SGD step from theta into theta_next. Returns False if any new value is not finite.
+# Slots of the float64 ``hyper`` array read by the update (set by model.py).
+H_REG = 0          # regularisation coefficient per step: lmbda / n (network2.py)
+H_MOMENTUM = 1     # mu; 0 for plain SGD
+H_BETA1 = 2        # Adam
+H_BETA2 = 3
+H_EPSILON = 4
+H_STEP = 5         # Adam's step count t, advanced by the kernel
+H_TRUST = 6        # LARS trust coefficient; 0 turns LARS off
+N_HYPER = 7
 
-    With g = G / m + reg * W (L2) or reg * sign(W) (L1), biases unregularised:
-    plain SGD ``W' = W - eta g``; momentum ``v <- mu v - eta g, W' = W + v``;
-    Nesterov ``v <- mu v - eta g, W' = W + mu v - eta g``.
+# Slots of the int64 ``options`` array.
+O_OPTIMIZER = 0    # OPT_SGD or OPT_ADAM
+O_REG_KIND = 1     # REG_NONE, REG_L2 or REG_L1
+O_NESTEROV = 2     # 1 for Nesterov momentum
+N_OPTIONS = 3
+
+OPT_SGD = 0
+OPT_ADAM = 1
+
+
+@jit_reduction
+def squared_norm(x):
+    """sum(x**2), accumulated in float64."""
+    total = 0.0
+    for v in x:
+        total += np.float64(v) * np.float64(v)
+    return total
+
+
+@jit_reduction
+def regularised_gradient_norm(w, g, inv_m, l2, l1):
+    """||g * inv_m + l2 w + l1 sign(w)||, the step direction LARS scales by."""
+    total = 0.0
+    for p in range(w.shape[0]):
+        x = w[p]
+        d = g[p] * inv_m + l2 * x + l1 * ((x > 0.0) - (x < 0.0))
+        total += d * d
+    return math.sqrt(total)
+
+
+@jit_reduction
+def update_block(w, g, w_next, v1, v2, inv_m, eta, l2, l1, momentum, nesterov, adam,
+                 beta1, beta2, epsilon, adam_lr):
+    """One block (a layer's W or b) of the step; returns a sum that is 0 iff all new values are finite.
+
+    g_eff = g * inv_m + l2 w + l1 sign(w). SGD: w' = w - eta g_eff; momentum:
+    v <- mu v - eta g_eff, w' = w + v (Nesterov: w' = w + mu v - eta g_eff);
+    Adam (scikit-learn's form): m <- b1 m + (1-b1) g_eff, s <- b2 s + (1-b2) g_eff^2,
+    w' = w - adam_lr m / (sqrt(s) + epsilon).
     """
-    finite = True
+    check = 0.0
+    n = w.shape[0]
+    if adam:
+        for p in range(n):
+            x = w[p]
+            d = g[p] * inv_m + l2 * x + l1 * ((x > 0.0) - (x < 0.0))
+            m1 = beta1 * v1[p] + (1.0 - beta1) * d
+            m2 = beta2 * v2[p] + (1.0 - beta2) * d * d
+            v1[p] = m1
+            v2[p] = m2
+            w_next[p] = x - adam_lr * m1 / (math.sqrt(m2) + epsilon)
+            check += w_next[p] - w_next[p]
+    elif momentum == 0.0:
+        for p in range(n):
+            x = w[p]
+            w_next[p] = x - eta * (g[p] * inv_m + l2 * x + l1 * ((x > 0.0) - (x < 0.0)))
+            check += w_next[p] - w_next[p]
+    elif nesterov:
+        for p in range(n):
+            x = w[p]
+            d = g[p] * inv_m + l2 * x + l1 * ((x > 0.0) - (x < 0.0))
+            vel = momentum * v1[p] - eta * d
+            v1[p] = vel
+            w_next[p] = x + momentum * vel - eta * d
+            check += w_next[p] - w_next[p]
+    else:
+        for p in range(n):
+            x = w[p]
+            d = g[p] * inv_m + l2 * x + l1 * ((x > 0.0) - (x < 0.0))
+            vel = momentum * v1[p] - eta * d
+            v1[p] = vel
+            w_next[p] = x + vel
+            check += w_next[p] - w_next[p]
+    return check
+
+
+@jit
+def apply_update(theta, theta_next, G, v1, v2, layout, inv_m, eta, hyper, options):
+    """One optimisation step from theta into theta_next, layer by layer.
+
+    Biases are never regularised. With LARS (hyper[H_TRUST] > 0) each layer's
+    weights use eta * trust * ||W|| / ||g_eff|| (You et al. 2017; SGD only).
+    v1, v2 have theta's layout (momentum velocity; Adam's moments); they may
+    be empty when the optimiser does not use them. Returns False if any new
+    value is not finite.
+    """
+    adam = options[O_OPTIMIZER] == OPT_ADAM
+    nesterov = options[O_NESTEROV] == 1
+    reg = hyper[H_REG]
+    l2 = reg if options[O_REG_KIND] == REG_L2 else 0.0
+    l1 = reg if options[O_REG_KIND] == REG_L1 else 0.0
+    momentum = hyper[H_MOMENTUM]
+    beta1 = hyper[H_BETA1]
+    beta2 = hyper[H_BETA2]
+    trust = hyper[H_TRUST]
+    adam_lr = 0.0
+    if adam:
+        hyper[H_STEP] += 1.0
+        t = hyper[H_STEP]
+        adam_lr = eta * math.sqrt(1.0 - beta2 ** t) / (1.0 - beta1 ** t)
+    check = 0.0
     for l in range(layout.shape[0]):
         w0 = layout[l, 2]
         b0 = layout[l, 3]
         b1 = b0 + layout[l, 1]
-        for p in range(w0, b1):
-            w = theta[p]
-            g = G[p] * inv_m
-            if p < b0:
-                if reg_kind == REG_L2:
-                    g += reg * w
-                elif reg_kind == REG_L1:
-                    if w > 0.0:
-                        g += reg
-                    elif w < 0.0:
-                        g -= reg
-            if momentum != 0.0:
-                v = momentum * velocity[p] - eta * g
-                velocity[p] = v
-                if nesterov:
-                    new = w + momentum * v - eta * g
-                else:
-                    new = w + v
-            else:
-                new = w - eta * g
-            theta_next[p] = new
-            if not math.isfinite(theta_next[p]):  # as stored: float32 may overflow
-                finite = False
-    return finite
+        eta_w = eta
+        if trust > 0.0 and not adam:
+            w_norm = math.sqrt(squared_norm(theta[w0:b0]))
+            g_norm = regularised_gradient_norm(theta[w0:b0], G[w0:b0], inv_m, l2, l1)
+            if w_norm > 0.0 and g_norm > 0.0:
+                eta_w = eta * trust * w_norm / g_norm
+        for lo, hi, lam2, lam1, step in ((w0, b0, l2, l1, eta_w), (b0, b1, 0.0, 0.0, eta)):
+            va = v1[lo:hi] if v1.shape[0] > 0 else v1
+            vb = v2[lo:hi] if v2.shape[0] > 0 else v2
+            check += update_block(theta[lo:hi], G[lo:hi], theta_next[lo:hi], va, vb, inv_m,
+                                  step, lam2, lam1, momentum, nesterov, adam, beta1, beta2,
+                                  hyper[H_EPSILON], adam_lr)
+    return check == 0.0
 
 
 @jit
 def sgd_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, cost,
-                    eta, reg_kind, reg, momentum, nesterov,
-                    theta, theta_spare, velocity, G, arch, work):
+                    batch_etas, hyper, options, theta, theta_spare, v1, v2, G, arch, work):
     """Run mini-batches first_batch .. stop_batch-1 of one epoch; the whole-epoch driver.
 
     Mini-batch k holds the rows order[k*batch_size : (k+1)*batch_size] (the
-    last may be shorter), as network.py slices its shuffled list. Parameters
-    are double-buffered between theta and theta_spare, so a step whose result
-    is not finite is never kept: theta always ends at the last finite step.
+    last may be shorter), as network.py slices its shuffled list, and steps
+    with learning rate batch_etas[k]. Parameters are double-buffered between
+    theta and theta_spare, so a step whose result is not finite is never
+    kept: theta always ends at the last finite step.
 
     Returns
     -------
@@ -408,8 +498,8 @@ def sgd_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, c
         if not math.isfinite(batch_cost):
             status = DIVERGED
             break
-        if not apply_update(cur, nxt, G, velocity, layout, 1.0 / (stop - start), eta,
-                            reg_kind, reg, momentum, nesterov):
+        if not apply_update(cur, nxt, G, v1, v2, layout, 1.0 / (stop - start), batch_etas[k],
+                            hyper, options):
             status = DIVERGED
             break
         cur, nxt = nxt, cur

@@ -9,6 +9,7 @@ from .activations import (CUSTOM, IDENTITY_CFUNC, MAX_CUSTOM_ACTIVATIONS, ONE_CF
                           Activation, get_activation)
 from .costs import get_cost
 from .exceptions import DivergenceError
+from .schedules import SCHEDULES, epoch_learning_rates, linear_scaling
 from .validation import (all_finite, check_float, check_float_dtype, check_inputs, check_int,
                          check_labels, check_nonempty, check_sizes, check_targets)
 
@@ -16,6 +17,7 @@ from .validation import (all_finite, check_float, check_float_dtype, check_input
 DEFAULT_CHUNK_BYTES = 32 * 2**20
 
 _REGULARIZATION = {"l2": kernels.REG_L2, "l1": kernels.REG_L1}
+_OPTIMIZERS = {"sgd": kernels.OPT_SGD, "adam": kernels.OPT_ADAM}
 
 
 def default_chunk_size(sizes, dtype, batch_size):
@@ -80,6 +82,10 @@ class Network:
         W, b ~ N(0, 1) (network.py). Biases are drawn before weights.
     seed : int or np.random.Generator, optional
         Makes the initial parameters reproducible.
+    input_scale : float, default=1.0
+        Every input row is multiplied by this as the kernels read it, e.g.
+        1/255 to feed uint8 images (which are then never copied or converted
+        whole: a data set can stay 8x smaller than in float64).
 
     Attributes
     ----------
@@ -91,9 +97,10 @@ class Network:
     """
 
     def __init__(self, sizes, activation="sigmoid", output_activation=None, cost="quadratic",
-                 dtype=np.float64, init="default", seed=None):
+                 dtype=np.float64, init="default", seed=None, input_scale=1.0):
         self.sizes = check_sizes(sizes)
         self.dtype = check_float_dtype(dtype)
+        self.input_scale = check_float(input_scale, "input_scale", minimum=0.0, strict_min=True)
         n_layers = len(self.sizes) - 1
         if isinstance(activation, (list, tuple)):
             if len(activation) != n_layers:
@@ -110,6 +117,7 @@ class Network:
         self._build_layout()
         self._build_arch()
         self.history_ = None
+        self._optimizer_state = None
         self.initialize(init, seed)
 
     # ------------------------------------------------------------------ setup
@@ -235,13 +243,17 @@ class Network:
                 np.empty(total, dt), np.empty(total, dt), np.empty(total, dt),
                 np.empty(6, np.int32), np.empty(2, np.uint8), np.empty(2, dt))
 
+    @property
+    def _x_scale(self):
+        return self.dtype.type(self.input_scale)
+
     def _chunk_rows(self, chunk_size, batch_rows):
         if chunk_size is None:
             return default_chunk_size(self.sizes, self.dtype, max(1, batch_rows))
         return min(check_int(chunk_size, "chunk_size", minimum=1), max(1, batch_rows))
 
     def _inputs(self, X, name="X", allow_single=True):
-        arr, single = check_inputs(X, self.sizes[0], self.dtype, name, allow_uint8=False)
+        arr, single = check_inputs(X, self.sizes[0], self.dtype, name)
         if single and not allow_single:
             raise ValueError(f"{name}: expected a 2-D array of shape (n_samples, {self.sizes[0]})")
         return arr, single
@@ -251,7 +263,7 @@ class Network:
         out = np.empty((n, self.sizes[-1]), self.dtype)
         Yk = Y if Y is not None else np.empty((0, self.sizes[-1]), self.dtype)
         work = self._workspace(self._chunk_rows(chunk_size, n))
-        total = kernels.forward_outputs(X, Yk, np.arange(n, dtype=np.int64), self.dtype.type(1.0),
+        total = kernels.forward_outputs(X, Yk, np.arange(n, dtype=np.int64), self._x_scale,
                                         self.cost_function.code, self._theta, self._arch, work, out)
         return out, total
 
@@ -337,7 +349,7 @@ class Network:
         self._check_parameters()
         G = np.empty_like(self._theta)
         work = self._workspace(self._chunk_rows(chunk_size, n))
-        kernels.gradient_sums(X, Y, np.arange(n, dtype=np.int64), 0, n, self.dtype.type(1.0),
+        kernels.gradient_sums(X, Y, np.arange(n, dtype=np.int64), 0, n, self._x_scale,
                               self.cost_function.code, self._theta, self._arch, work, G)
         G /= n
         L = len(self.sizes) - 1
@@ -360,26 +372,28 @@ class Network:
         Y = check_targets(Y, n, self.sizes[-1], self.dtype)
         self._check_parameters()
         work = self._workspace(n)
-        kernels.gather_rows(X, Y, np.arange(n, dtype=np.int64), 0, n, self.dtype.type(1.0), work)
+        kernels.gather_rows(X, Y, np.arange(n, dtype=np.int64), 0, n, self._x_scale, work)
         kernels.forward_pass(n, self._theta, self._arch, work)
         kernels.output_delta(n, self.cost_function.code, self._arch, work)
         kernels.backward_pass(n, self._theta, self._arch, work)
         L = len(self.sizes) - 1
         block = lambda buf, l: kernels.layer_block(buf, self._layout, l, n, n).copy()  # noqa: E731
         return {"z": [block(work[2], l) for l in range(L)],
-                "a": [work[0].copy()] + [block(work[3], l) for l in range(L)],
+                "a": [work[0][:n].copy()] + [block(work[3], l) for l in range(L)],
                 "delta": [block(work[4], l) for l in range(L)]}
 
     # ---------------------------------------------------------------- training
     def fit(self, X, Y, epochs, batch_size, eta, lmbda=0.0, momentum=0.0, evaluation_data=None,
             shuffle=True, seed=None, regularization="l2", nesterov=False, chunk_size=None,
-            callback=None):
+            callback=None, optimizer="sgd", lr_schedule="constant", warmup_epochs=0.0,
+            base_batch_size=None, decay_epochs=None, decay_factor=0.1, lars=0.0, beta1=0.9,
+            beta2=0.999, epsilon=1e-8, reset_optimizer=True, on_progress=None):
         """Train by mini-batch stochastic gradient descent (network2.py's update).
 
         Each step, for a mini-batch of m rows out of n training rows::
 
-            W <- W - eta (grad_W / m + (lmbda / n) W)      (L2; L1 uses sign(W))
-            b <- b - eta grad_b / m
+            g = grad_W / m + (lmbda / n) W      (L2; L1 uses (lmbda / n) sign(W))
+            W <- W - eta g,   b <- b - eta grad_b / m
 
         With momentum mu: v <- mu v - eta g, W <- W + v (Nesterov: W <- W + mu v - eta g).
         Every mini-batch of an epoch runs inside one compiled function.
@@ -387,16 +401,18 @@ class Network:
         Parameters
         ----------
         X : array_like of shape (n, sizes[0])
+            float data, or uint8 images (read without a copy and multiplied by
+            ``input_scale`` row by row).
         Y : array_like of shape (n, sizes[-1]), or integer labels of shape (n,)
         epochs, batch_size : int >= 1
+            The last mini-batch of an epoch may be shorter (n % batch_size rows).
         eta : float > 0
-            Learning rate.
+            Learning rate (the peak rate when a schedule or warmup is used).
         lmbda : float >= 0, default=0
-            Regularisation parameter (scaled by 1/n as in network2.py).
+            Regularisation parameter, scaled by 1/n as in network2.py.
         momentum : float in [0, 1), default=0
         evaluation_data : tuple (X_eval, y_eval), optional
-            Evaluated after every epoch: cost and (when y_eval holds labels or
-            one-hot rows) accuracy.
+            Evaluated after every epoch: cost and accuracy.
         shuffle : bool, default=True
         seed : int or np.random.Generator, optional
             Fixes the shuffles: two fits from the same parameters with the same
@@ -404,23 +420,47 @@ class Network:
         regularization : {"l2", "l1"}, default="l2"
         nesterov : bool, default=False
         chunk_size : int, optional
-            Rows per forward/backward chunk within a mini-batch (bounds memory).
+            Rows per forward/backward chunk within a mini-batch; the gradient
+            sums are accumulated chunk by chunk, so the result does not depend
+            on it (up to rounding) and activation memory is bounded by
+            chunk_size x (sizes[0] + sizes[-1] + 3 sum(sizes[1:])) values.
+            Default: :func:`default_chunk_size` (about 32 MiB of buffers).
         callback : callable, optional
-            Called as ``callback(net, epoch, history)`` after every epoch;
-            returning True stops training.
+            ``callback(net, epoch, history)`` after every epoch; True stops.
+        optimizer : {"sgd", "adam"}, default="sgd"
+            "adam" uses beta1, beta2, epsilon (scikit-learn's Adam).
+        lr_schedule : {"constant", "step", "cosine"}, default="constant"
+        warmup_epochs : float >= 0, default=0
+            Linear warmup over this many epochs, per mini-batch.
+        base_batch_size : int, optional
+            Linear scaling rule (Goyal et al. 2017): the rate used is
+            eta * batch_size / base_batch_size.
+        decay_epochs, decay_factor :
+            The "step" schedule multiplies the rate by decay_factor every
+            decay_epochs epochs.
+        lars : float >= 0, default=0
+            LARS trust coefficient (You et al. 2017; e.g. 0.001); 0 is off.
+            Each layer's weight step is scaled by lars * ||W|| / ||g||.
+        reset_optimizer : bool, default=True
+            False continues the momentum / Adam state of the previous fit.
+        on_progress : callable, optional
+            ``on_progress(epoch, batches_done, n_batches)`` about 16 times an epoch.
 
         Returns
         -------
         history : dict of lists
             "epoch", "train_cost" (mean cost over the epoch's mini-batches, each
             before its step, plus the regularisation term), "time" (seconds),
-            and with evaluation_data "eval_cost" and "eval_accuracy".
+            "eta" (the last rate of the epoch), and with evaluation_data
+            "eval_cost" and "eval_accuracy".
 
         Raises
         ------
         DivergenceError
             When a step's cost or parameters are not finite; the network keeps
             the last finite parameters and ``history_`` the epochs so far.
+        KeyboardInterrupt
+            Passed on after leaving the network at the last completed mini-batch.
         """
         X, _ = self._inputs(X, allow_single=False)
         n = X.shape[0]
@@ -433,8 +473,25 @@ class Network:
         momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0, strict_max=True)
         if regularization not in _REGULARIZATION:
             raise ValueError(f"regularization: expected 'l2' or 'l1', found {regularization!r}")
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback: expected a callable, found {type(callback).__name__}")
+        if optimizer not in _OPTIMIZERS:
+            raise ValueError(f"optimizer: expected 'sgd' or 'adam', found {optimizer!r}")
+        if lr_schedule not in SCHEDULES:
+            raise ValueError(f"lr_schedule: expected one of {SCHEDULES}, found {lr_schedule!r}")
+        warmup_epochs = check_float(warmup_epochs, "warmup_epochs", minimum=0.0)
+        if base_batch_size is not None:
+            base_batch_size = check_int(base_batch_size, "base_batch_size", minimum=1)
+        if lr_schedule == "step":
+            if decay_epochs is None:
+                raise ValueError("decay_epochs: required with lr_schedule='step'")
+            decay_epochs = check_int(decay_epochs, "decay_epochs", minimum=1)
+        decay_factor = check_float(decay_factor, "decay_factor", minimum=0.0, strict_min=True)
+        lars = check_float(lars, "lars", minimum=0.0)
+        beta1 = check_float(beta1, "beta1", minimum=0.0, maximum=1.0, strict_max=True)
+        beta2 = check_float(beta2, "beta2", minimum=0.0, maximum=1.0, strict_max=True)
+        epsilon = check_float(epsilon, "epsilon", minimum=0.0, strict_min=True)
+        for name, fn in (("callback", callback), ("on_progress", on_progress)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name}: expected a callable, found {type(fn).__name__}")
         eval_set = None
         if evaluation_data is not None:
             if not isinstance(evaluation_data, (tuple, list)) or len(evaluation_data) != 2:
@@ -447,9 +504,12 @@ class Network:
         self._check_parameters()
 
         rng = np.random.default_rng(seed)
-        state = self._training_state(batch_size, chunk_size)
+        state = self._training_state(batch_size, chunk_size, optimizer, beta1, beta2, epsilon,
+                                     lars, reuse=not reset_optimizer)
         reg_kind = _REGULARIZATION[regularization] if lmbda > 0 else kernels.REG_NONE
-        history = {"epoch": [], "train_cost": [], "time": []}
+        peak_eta = linear_scaling(eta, batch_size, base_batch_size)
+        n_batches = -(-n // batch_size)
+        history = {"epoch": [], "train_cost": [], "eta": [], "time": []}
         if eval_set is not None:
             history["eval_cost"] = []
             history["eval_accuracy"] = []
@@ -459,10 +519,15 @@ class Network:
             t0 = time.perf_counter()
             if shuffle:
                 order = rng.permutation(n).astype(np.int64, copy=False)
-            cost_sum = self._train_epoch(X, Y, order, batch_size, eta, reg_kind, lmbda / n,
-                                         momentum, nesterov, state, epoch)
+            etas = epoch_learning_rates(peak_eta, epoch, n_batches, epochs, lr_schedule,
+                                        warmup_epochs, decay_epochs, decay_factor)
+            progress = None if on_progress is None else (
+                lambda done, total, e=epoch: on_progress(e, done, total))
+            cost_sum = self._train_epoch(X, Y, order, batch_size, peak_eta, reg_kind, lmbda / n,
+                                         momentum, nesterov, state, epoch, progress, etas)
             history["epoch"].append(epoch + 1)
             history["train_cost"].append(cost_sum / n + self._penalty(lmbda, n, regularization))
+            history["eta"].append(float(etas[-1]))
             if eval_set is not None:
                 Xe, Ye, ye = eval_set
                 out, total = self._forward(Xe, Ye, chunk_size)
@@ -473,36 +538,69 @@ class Network:
                 break
         return history
 
-    def _training_state(self, batch_size, chunk_size=None):
-        """Buffers one fit needs, allocated once: spare parameters, velocity, G, workspace."""
-        return {"spare": np.empty_like(self._theta), "velocity": np.zeros_like(self._theta),
-                "G": np.empty_like(self._theta),
-                "work": self._workspace(self._chunk_rows(chunk_size, batch_size))}
+    def _training_state(self, batch_size, chunk_size=None, optimizer="sgd", beta1=0.9,
+                        beta2=0.999, epsilon=1e-8, lars=0.0, reuse=False):
+        """Buffers and optimiser state of one fit, allocated once.
+
+        With ``reuse``, the momentum / Adam moments and step count of the
+        previous fit with the same optimiser carry over (warm restarts).
+        """
+        previous = getattr(self, "_optimizer_state", None)
+        adam = optimizer == "adam"
+        if reuse and previous is not None and previous["optimizer"] == optimizer:
+            v1, v2, step = previous["v1"], previous["v2"], previous["step"]
+        else:
+            v1 = np.zeros_like(self._theta)
+            v2 = np.zeros_like(self._theta) if adam else np.zeros(0, self.dtype)
+            step = 0.0
+        hyper = np.zeros(kernels.N_HYPER, dtype=np.float64)
+        hyper[kernels.H_BETA1] = beta1
+        hyper[kernels.H_BETA2] = beta2
+        hyper[kernels.H_EPSILON] = epsilon
+        hyper[kernels.H_STEP] = step
+        hyper[kernels.H_TRUST] = lars
+        options = np.zeros(kernels.N_OPTIONS, dtype=np.int64)
+        options[kernels.O_OPTIMIZER] = _OPTIMIZERS[optimizer]
+        state = {"spare": np.empty_like(self._theta), "v1": v1, "v2": v2,
+                 "G": np.empty_like(self._theta), "hyper": hyper, "options": options,
+                 "work": self._workspace(self._chunk_rows(chunk_size, batch_size))}
+        self._optimizer_state = {"optimizer": optimizer, "v1": v1, "v2": v2, "step": step,
+                                 "hyper": hyper}
+        return state
 
     def _train_epoch(self, X, Y, order, batch_size, eta, reg_kind, reg, momentum, nesterov,
-                     state, epoch=0, on_progress=None):
+                     state, epoch=0, on_progress=None, batch_etas=None):
         """Run the mini-batches of one epoch in the given row order; return the cost sum.
 
-        Internal: X, Y must already be validated (check_inputs / check_targets),
-        order an int64 array of row indices. Mini-batch k is
-        order[k*batch_size:(k+1)*batch_size]. The kernel runs about 16 segments
-        of mini-batches per epoch, so Ctrl-C (KeyboardInterrupt) is raised
-        between segments with the network at the last completed mini-batch;
+        Internal: X, Y must already be validated (``_inputs`` / ``check_targets``),
+        ``order`` an int64 array of row indices; mini-batch k is
+        order[k*batch_size:(k+1)*batch_size] and steps with batch_etas[k]
+        (default: eta for all). The kernel runs about 16 segments of
+        mini-batches per epoch, so Ctrl-C (KeyboardInterrupt) is raised between
+        segments with the network at the last completed mini-batch;
         ``on_progress(batches_done, n_batches)`` is called after each segment.
         """
         n_batches = -(-order.shape[0] // batch_size)
+        if batch_etas is None:
+            batch_etas = np.full(n_batches, eta, dtype=np.float64)
+        hyper, options = state["hyper"], state["options"]
+        hyper[kernels.H_REG] = reg
+        hyper[kernels.H_MOMENTUM] = momentum
+        options[kernels.O_REG_KIND] = reg_kind
+        options[kernels.O_NESTEROV] = int(bool(nesterov))
         segment = max(1, -(-n_batches // 16))
         cost_sum = 0.0
         for first in range(0, n_batches, segment):
             stop = min(first + segment, n_batches)
             status, done, part = kernels.sgd_minibatches(
-                X, Y, order, batch_size, first, stop, self.dtype.type(1.0),
-                self.cost_function.code, eta, reg_kind, reg, momentum, bool(nesterov),
-                self._theta, state["spare"], state["velocity"], state["G"], self._arch,
-                state["work"])
+                X, Y, order, batch_size, first, stop, self._x_scale, self.cost_function.code,
+                batch_etas, hyper, options, self._theta, state["spare"], state["v1"],
+                state["v2"], state["G"], self._arch, state["work"])
             cost_sum += part
+            if self._optimizer_state is not None:
+                self._optimizer_state["step"] = hyper[kernels.H_STEP]
             if status != kernels.OK:
-                raise DivergenceError(epoch, first + done, eta)
+                raise DivergenceError(epoch, first + done, float(batch_etas[first + done]))
             if on_progress is not None:
                 on_progress(stop, n_batches)
         return cost_sum

@@ -34,6 +34,7 @@ def network_to_dict(net):
         "activations": [(_CUSTOM_PREFIX + a.name) if a.code == CUSTOM else a.name
                         for a in net.activations],
         "dtype": net.dtype.name,
+        "input_scale": net.input_scale,
     }
 
 
@@ -142,8 +143,13 @@ def network_from_dict(data, path="<dict>", custom_activations=None):
         _fail(path, f"weights and biases must be lists of {L} arrays")
     weights = [_array(W[l], (sizes[l + 1], sizes[l]), f"weights[{l}]", path) for l in range(L)]
     biases = [_array(b[l], (sizes[l + 1],), f"biases[{l}]", path) for l in range(L)]
+    input_scale = data.get("input_scale", 1.0)
+    if isinstance(input_scale, bool) or not isinstance(input_scale, (int, float)) \
+            or not math.isfinite(input_scale) or input_scale <= 0:
+        _fail(path, f"input_scale must be a positive finite number, found {input_scale!r}")
     try:
-        net = Network(sizes, activation=acts, cost=cost, dtype=np.dtype(dtype), seed=0)
+        net = Network(sizes, activation=acts, cost=cost, dtype=np.dtype(dtype), seed=0,
+                      input_scale=float(input_scale))
     except (TypeError, ValueError) as exc:
         _fail(path, str(exc))
     net.weights = weights
