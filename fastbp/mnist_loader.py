@@ -1,0 +1,143 @@
+"""Drop-in replacement for ``mnist_loader.py`` of Nielsen's *Neural Networks and Deep Learning*.
+
+Two sources give the same data layout:
+
+- the book's ``mnist.pkl.gz`` (``path`` a file): a gzipped Python 2 pickle of
+  three ``(images, labels)`` pairs, read with ``encoding="latin1"``;
+- a folder of the standard IDX files of MNIST or Fashion-MNIST
+  (``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``,
+  ``t10k-images-idx3-ubyte.gz``, ``t10k-labels-idx1-ubyte.gz``, gzipped or
+  not), read with :func:`fastbp.idx.read_idx`. IDX data has no validation
+  split; as in the book's pickle, the first 50,000 training images are the
+  training set and the last 10,000 the validation set. Pixels become float32
+  ``value / 256``, the scaling of the book's pickle (its largest value is
+  255/256), so MNIST read from IDX equals MNIST read from the pickle.
+
+:func:`load_data` returns the raw arrays, :func:`load_data_wrapper` the lists
+of tuples the book's networks train on.
+
+Security: reading a ``.pkl.gz`` file unpickles it, and unpickling can run
+arbitrary code. Only pass a pickle file you trust (the book's own file); the
+IDX route reads plain bytes and is safe for any file.
+"""
+import gzip
+import os
+import pickle
+
+import numpy as np
+
+from .idx import read_idx
+
+__all__ = ["load_data", "load_data_wrapper", "vectorized_result"]
+
+#: The book's location, relative to its src/ folder.
+DEFAULT_PATH = os.path.join("..", "data", "mnist.pkl.gz")
+
+#: Training images kept back as validation data when reading IDX files.
+VALIDATION_SIZE = 10000
+
+_IDX_NAMES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
+              "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
+
+
+def load_data(path=DEFAULT_PATH, validation_size=VALIDATION_SIZE):
+    """The data as three ``(images, labels)`` pairs: training, validation, test.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, default="../data/mnist.pkl.gz"
+        The book's ``mnist.pkl.gz`` (it is unpickled: pass only a file you
+        trust), or a folder holding the four IDX files of MNIST or Fashion-MNIST.
+    validation_size : int, default=10000
+        For IDX folders only: how many of the last training images form the
+        validation set (the pickle has its own split).
+
+    Returns
+    -------
+    training_data, validation_data, test_data : tuple of (ndarray, ndarray)
+        Each ``(images, labels)``: images float32 of shape (n, 784) with
+        values in [0, 1), labels int64 of shape (n,). For MNIST: 50,000,
+        10,000 and 10,000 examples.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        return _load_idx_folder(path, validation_size)
+    with gzip.open(path, "rb") as f:
+        # The book's file was written by Python 2: its byte strings need latin1.
+        data = pickle.load(f, encoding="latin1")
+    if not (isinstance(data, tuple) and len(data) == 3
+            and all(isinstance(part, tuple) and len(part) == 2 for part in data)):
+        raise ValueError(f"{path}: expected three (images, labels) pairs, as in the book's "
+                         f"mnist.pkl.gz")
+    return tuple((np.asarray(images), np.asarray(labels)) for images, labels in data)
+
+
+def load_data_wrapper(path=DEFAULT_PATH, validation_size=VALIDATION_SIZE):
+    """The data as the book's networks use it: lists of (x, y) tuples.
+
+    Parameters
+    ----------
+    path, validation_size
+        As for :func:`load_data`.
+
+    Returns
+    -------
+    training_data : list of (ndarray of shape (784, 1), ndarray of shape (10, 1))
+        Input column and one-hot desired output (float64, from vectorized_result).
+    validation_data, test_data : list of (ndarray of shape (784, 1), int label)
+        The inputs are views into the arrays :func:`load_data` returns.
+    """
+    tr_d, va_d, te_d = load_data(path, validation_size)
+    training_data = [(np.reshape(x, (784, 1)), vectorized_result(y))
+                     for x, y in zip(tr_d[0], tr_d[1])]
+    validation_data = [(np.reshape(x, (784, 1)), y) for x, y in zip(va_d[0], va_d[1])]
+    test_data = [(np.reshape(x, (784, 1)), y) for x, y in zip(te_d[0], te_d[1])]
+    return training_data, validation_data, test_data
+
+
+def vectorized_result(j):
+    """A (10, 1) float64 unit vector with 1.0 at index j (the one-hot form of class j)."""
+    e = np.zeros((10, 1))
+    e[j] = 1.0
+    return e
+
+
+def _find_idx(folder, stem):
+    for name in (stem + ".gz", stem):
+        candidate = os.path.join(folder, name)
+        if os.path.isfile(candidate):
+            return candidate
+    raise FileNotFoundError(f"{folder}: no {stem}.gz or {stem} (the IDX files of MNIST or "
+                            f"Fashion-MNIST)")
+
+
+def _images(path):
+    raw = read_idx(path)
+    if raw.ndim != 3 or raw.dtype != np.uint8:
+        raise ValueError(f"{path}: expected uint8 images of shape (n, 28, 28), found "
+                         f"{raw.dtype} {raw.shape}")
+    if raw.shape[1] * raw.shape[2] != 784:
+        raise ValueError(f"{path}: expected 28 x 28 images, found {raw.shape[1:]}")
+    return (raw.reshape(raw.shape[0], 784) / np.float32(256)).astype(np.float32)
+
+
+def _labels(path, n):
+    raw = read_idx(path)
+    if raw.ndim != 1 or raw.shape[0] != n:
+        raise ValueError(f"{path}: expected {n} labels (one per image), found shape {raw.shape}")
+    return raw.astype(np.int64)
+
+
+def _load_idx_folder(folder, validation_size):
+    files = {key: _find_idx(folder, stem) for key, stem in _IDX_NAMES.items()}
+    train_x = _images(files["train_images"])
+    train_y = _labels(files["train_labels"], train_x.shape[0])
+    test_x = _images(files["test_images"])
+    test_y = _labels(files["test_labels"], test_x.shape[0])
+    if isinstance(validation_size, bool) or not isinstance(validation_size, int):
+        raise TypeError(f"validation_size: expected an int, found {validation_size!r}")
+    if not 0 <= validation_size < train_x.shape[0]:
+        raise ValueError(f"validation_size: expected 0 <= validation_size < {train_x.shape[0]} "
+                         f"(the training images), found {validation_size}")
+    cut = train_x.shape[0] - validation_size
+    return ((train_x[:cut], train_y[:cut]), (train_x[cut:], train_y[cut:]), (test_x, test_y))
