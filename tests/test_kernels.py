@@ -1,0 +1,460 @@
+"""Every kernel of fastbp/kernels.py against the per-example NumPy reference.
+
+The kernels are called directly with a Network's architecture tuple
+(``net._arch``), flat parameters (``net._theta``) and a workspace from
+``net._workspace(cmax)``, as model.py calls them; the results are read back
+from the workspace's flat Z/A/Delta buffers with ``kernels.layer_block``.
+Then whole epochs (``net._train_epoch`` and ``fit(shuffle=False)``) are
+compared with the reference's epoch in the same mini-batch order.
+"""
+import numpy as np
+import pytest
+
+import fastbp
+from fastbp import kernels
+from fastbp.validation import check_targets
+from reference import ReferenceNetwork
+
+# (sizes, activation, output_activation, cost). "softplus" stands for the
+# custom fastbp.Activation of the conftest fixture.
+CONFIGS = {
+    "sigmoid-quadratic": ([4, 5, 3], "sigmoid", None, "quadratic"),
+    "tanh-crossentropy": ([4, 6, 5, 3], "tanh", "sigmoid", "cross_entropy"),
+    "relu-softmax": ([4, 6, 3], "relu", "softmax", "log_likelihood"),
+    "linear-quadratic": ([4, 5, 3], "linear", "sigmoid", "quadratic"),
+    "softplus-tanh-quadratic": ([4, 5, 4, 3], "softplus", "tanh", "quadratic"),
+    "one-layer-crossentropy": ([4, 3], "sigmoid", None, "cross_entropy"),
+    "mixed-deep-softmax": ([4, 7, 6, 5, 3], ["tanh", "relu", "sigmoid", "softmax"], None,
+                           "log_likelihood"),
+    "all-linear": ([4, 5, 3], "linear", None, "quadratic"),
+}
+# An all-linear network is unstable at eta 0.5 (it diverges in two epochs),
+# so the training tests use the others.
+TRAIN_CONFIGS = [name for name in CONFIGS if name != "all-linear"]
+
+
+def build(name, softplus, dtype=np.float64, seed=3):
+    """A Network for CONFIGS[name] and its ReferenceNetwork (same parameters)."""
+    sizes, act, out, cost = CONFIGS[name]
+    resolve = lambda a: softplus if a == "softplus" else a  # noqa: E731
+    act = [resolve(a) for a in act] if isinstance(act, list) else resolve(act)
+    net = fastbp.Network(sizes, activation=act, output_activation=out, cost=cost, dtype=dtype,
+                         seed=seed)
+    return net, ReferenceNetwork.from_fastbp(net)
+
+
+def data_for(net, n, seed=11, soft=False):
+    """Inputs (n, n_0) and targets (n, n_L) in the network's dtype, validated as fit does."""
+    r = np.random.default_rng(seed)
+    X = r.uniform(-1.0, 1.0, size=(n, net.sizes[0])).astype(net.dtype)
+    n_out = net.sizes[-1]
+    if soft and net.activations[-1].name != "softmax":
+        Y = r.uniform(0.05, 0.95, size=(n, n_out))
+    else:
+        Y = np.zeros((n, n_out))
+        Y[np.arange(n), r.integers(0, n_out, size=n)] = 1.0
+    return X, check_targets(Y, n, n_out, net.dtype)
+
+
+def load_chunk(net, X, Y, index, cmax):
+    """A workspace of cmax rows holding rows X[index], Y[index] (rows <= cmax)."""
+    work = net._workspace(cmax)
+    kernels.gather_rows(X, Y, np.asarray(index, dtype=np.int64), 0, len(index),
+                        net.dtype.type(1.0), work)
+    return work
+
+
+def block(net, work, which, l, rows):
+    """Layer l's (rows, n_out) block of work's Z (which=2), A (3) or Delta (4) buffer."""
+    return kernels.layer_block(work[which], net._layout, l, rows, work[0].shape[0])
+
+
+def reference_traces(ref, X, Y):
+    """Per-example (zs, activations, deltas) of the reference, stacked as rows per layer."""
+    traces = [ref.backprop_trace(x, y) for x, y in zip(X, Y)]
+    L = ref.L
+    z = [np.vstack([t[0][l].T for t in traces]) for l in range(L)]
+    a = [np.vstack([t[1][l].T for t in traces]) for l in range(L + 1)]
+    d = [np.vstack([t[2][l].T for t in traces]) for l in range(L)]
+    return z, a, d
+
+
+def flat_from_lists(net, bs, Ws):
+    """Lists of biases and weights as one flat array in theta's layout."""
+    out = np.empty(net.n_parameters)
+    for l in range(len(net.sizes) - 1):
+        n_in, n_out, w0, b0, _ = net._layout[l]
+        out[w0:b0] = np.asarray(Ws[l]).ravel()
+        out[b0:b0 + n_out] = np.asarray(bs[l]).ravel()
+    return out
+
+
+TIGHT = dict(rtol=1e-12, atol=1e-13)
+
+# ---------------------------------------------------------------------------
+# The step kernels: forward_pass, chunk_cost, output_delta, backward_pass,
+# accumulate_gradients.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_forward_bp1_bp2_bp4_kernels_match_reference(name, softplus):
+    net, ref = build(name, softplus)
+    X, Y = data_for(net, 9, soft=True)
+    index = np.array([8, 2, 5, 0, 3, 7])  # a gathered, permuted subset
+    rows, cmax = len(index), 8           # a chunk smaller than its buffers
+    work = load_chunk(net, X, Y, index, cmax)
+    np.testing.assert_array_equal(work[0][:rows], X[index])
+    np.testing.assert_array_equal(work[1][:rows], Y[index])
+    z_ref, a_ref, d_ref = reference_traces(ref, X[index], Y[index])
+    L = len(net.sizes) - 1
+
+    kernels.forward_pass(rows, net._theta, net._arch, work)
+    for l in range(L):
+        np.testing.assert_allclose(block(net, work, 2, l, rows), z_ref[l], **TIGHT)
+        np.testing.assert_allclose(block(net, work, 3, l, rows), a_ref[l + 1], **TIGHT)
+
+    cost = kernels.chunk_cost(rows, net.cost_function.code, net._arch, work)
+    cost_ref = sum(ref.example_cost(ref.feedforward(x), y) for x, y in zip(X[index], Y[index]))
+    np.testing.assert_allclose(cost, cost_ref, rtol=1e-12)
+
+    kernels.output_delta(rows, net.cost_function.code, net._arch, work)  # BP1
+    np.testing.assert_allclose(block(net, work, 4, L - 1, rows), d_ref[-1], **TIGHT)
+
+    kernels.backward_pass(rows, net._theta, net._arch, work)  # BP2
+    for l in range(L):
+        np.testing.assert_allclose(block(net, work, 4, l, rows), d_ref[l], **TIGHT)
+
+    # BP3/BP4: overwrite a garbage-filled G, then accumulate a second time.
+    sum_b, sum_w = ref.gradient_sums(X[index], Y[index])
+    expected = flat_from_lists(net, sum_b, sum_w)
+    G = np.full(net.n_parameters, 123.0)
+    kernels.accumulate_gradients(rows, False, net._arch, work, G)
+    np.testing.assert_allclose(G, expected, **TIGHT)
+    kernels.accumulate_gradients(rows, True, net._arch, work, G)
+    np.testing.assert_allclose(G, 2 * expected, **TIGHT)
+
+
+def test_bp4_has_no_extra_fprime_factor(softplus):
+    """BP4 is delta (a^{l-1})^T exactly: with delta from the trace, the gradient is the outer product."""
+    net, ref = build("softplus-tanh-quadratic", softplus)
+    X, Y = data_for(net, 1, soft=True)
+    tr = net.trace(X, Y)
+    nabla_b, nabla_w = net.gradients(X, Y)
+    for l in range(len(net.sizes) - 1):
+        np.testing.assert_allclose(nabla_b[l], tr["delta"][l][0], **TIGHT)          # BP3
+        np.testing.assert_allclose(nabla_w[l], np.outer(tr["delta"][l][0], tr["a"][l][0]),
+                                   **TIGHT)                                         # BP4
+
+
+def test_gather_rows_scales_uint8_inputs():
+    net = fastbp.Network([6, 3, 2], seed=0)
+    r = np.random.default_rng(1)
+    X8 = r.integers(0, 256, size=(5, 6), dtype=np.uint8)
+    Y = check_targets(r.integers(0, 2, size=5), 5, 2, net.dtype)
+    work = net._workspace(4)
+    kernels.gather_rows(X8, Y, np.array([4, 1, 3], dtype=np.int64), 0, 3, 1.0 / 255.0, work)
+    np.testing.assert_allclose(work[0][:3], X8[[4, 1, 3]] / 255.0, rtol=1e-15)
+    np.testing.assert_array_equal(work[1][:3], Y[[4, 1, 3]])
+
+
+# ---------------------------------------------------------------------------
+# gradient_sums and forward_outputs: chunked loops over rows.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["tanh-crossentropy", "mixed-deep-softmax", "softplus-tanh-quadratic"])
+@pytest.mark.parametrize("cmax", [1, 3, 4, 13, 20])
+def test_gradient_sums_any_chunk_size(name, cmax, softplus):
+    """13 rows in chunks of 1, 3 and 4 (not dividing 13), 13 (one chunk) and 20 (> rows)."""
+    net, ref = build(name, softplus)
+    X, Y = data_for(net, 13)
+    index = np.random.default_rng(5).permutation(13).astype(np.int64)
+    G = np.full(net.n_parameters, np.nan)
+    work = net._workspace(cmax)
+    code = net.cost_function.code
+
+    total = kernels.gradient_sums(X, Y, index, 0, 13, 1.0, code, net._theta, net._arch, work, G)
+    sum_b, sum_w = ref.gradient_sums(X, Y)
+    np.testing.assert_allclose(G, flat_from_lists(net, sum_b, sum_w), rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(total, ref.total_cost(X, Y) * 13, rtol=1e-12)
+
+    # A sub-range index[2:11] of the permutation.
+    rows = index[2:11]
+    total = kernels.gradient_sums(X, Y, index, 2, 11, 1.0, code, net._theta, net._arch, work, G)
+    sum_b, sum_w = ref.gradient_sums(X[rows], Y[rows])
+    np.testing.assert_allclose(G, flat_from_lists(net, sum_b, sum_w), rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(total, ref.total_cost(X[rows], Y[rows]) * 9, rtol=1e-12)
+
+
+def test_gradient_sums_of_no_rows_is_zero():
+    net = fastbp.Network([3, 4, 2], seed=0)
+    X, Y = data_for(net, 4)
+    G = np.full(net.n_parameters, 5.0)
+    total = kernels.gradient_sums(X, Y, np.arange(4, dtype=np.int64), 2, 2, 1.0,
+                                  net.cost_function.code, net._theta, net._arch,
+                                  net._workspace(2), G)
+    assert total == 0.0
+    assert np.all(G == 0.0)
+
+
+@pytest.mark.parametrize("cmax", [1, 4, 9, 16])
+@pytest.mark.parametrize("name", ["relu-softmax", "tanh-crossentropy", "linear-quadratic"])
+def test_forward_outputs(name, cmax, softplus):
+    net, ref = build(name, softplus)
+    X, Y = data_for(net, 9)
+    index = np.array([3, 3, 0, 8, 1, 6, 2], dtype=np.int64)  # repeats allowed
+    expected = np.vstack([ref.feedforward(x).T for x in X[index]])
+    out = np.full((7, net.sizes[-1]), np.nan)
+    total = kernels.forward_outputs(X, Y, index, 1.0, net.cost_function.code, net._theta,
+                                    net._arch, net._workspace(cmax), out)
+    np.testing.assert_allclose(out, expected, **TIGHT)
+    np.testing.assert_allclose(total, ref.total_cost(X[index], Y[index]) * 7, rtol=1e-12)
+
+    no_targets = np.empty((0, net.sizes[-1]))
+    out2 = np.full_like(out, np.nan)
+    total = kernels.forward_outputs(X, no_targets, index, 1.0, net.cost_function.code,
+                                    net._theta, net._arch, net._workspace(cmax), out2)
+    assert total == 0.0
+    np.testing.assert_array_equal(out2, out)
+
+
+# ---------------------------------------------------------------------------
+# apply_update: network2.py's step, L2/L1, momentum, Nesterov.
+# ---------------------------------------------------------------------------
+
+
+def step_settings(reg_kind, reg, momentum, nesterov):
+    """The kernels' (hyper, options) arrays for plain SGD with these settings."""
+    hyper = np.zeros(kernels.N_HYPER)
+    hyper[kernels.H_REG] = reg
+    hyper[kernels.H_MOMENTUM] = momentum
+    options = np.zeros(kernels.N_OPTIONS, dtype=np.int64)
+    options[kernels.O_OPTIMIZER] = kernels.OPT_SGD
+    options[kernels.O_REG_KIND] = reg_kind
+    options[kernels.O_NESTEROV] = int(nesterov)
+    return hyper, options
+
+
+@pytest.mark.parametrize("reg_kind,momentum,nesterov", [
+    (kernels.REG_NONE, 0.0, False), (kernels.REG_L2, 0.0, False), (kernels.REG_L1, 0.0, False),
+    (kernels.REG_NONE, 0.9, False), (kernels.REG_L2, 0.5, False), (kernels.REG_L1, 0.7, True),
+    (kernels.REG_L2, 0.9, True),
+])
+def test_apply_update_matches_reference_step(reg_kind, momentum, nesterov):
+    net = fastbp.Network([3, 4, 2], activation="tanh", seed=0)
+    r = np.random.default_rng(2)
+    theta = r.standard_normal(net.n_parameters)
+    theta[1] = 0.0  # a zero weight: L1's sgn(0) = 0
+    G = r.standard_normal(net.n_parameters)
+    velocity = r.standard_normal(net.n_parameters) * (momentum != 0.0)
+    m, eta, reg = 7, 0.3, 0.05  # reg = lmbda / n
+
+    net.set_parameters(theta)
+    ref = ReferenceNetwork.from_fastbp(net)
+    L = len(net.sizes) - 1
+    ref.velocity_w = [kernels.weights_of(velocity, net._layout, l).copy() for l in range(L)]
+    ref.velocity_b = [kernels.biases_of(velocity, net._layout, l).copy().reshape(-1, 1)
+                      for l in range(L)]
+    regularization = {kernels.REG_NONE: "l2", kernels.REG_L2: "l2", kernels.REG_L1: "l1"}[reg_kind]
+    ref.sgd_step([kernels.biases_of(G, net._layout, l) for l in range(L)],
+                 [kernels.weights_of(G, net._layout, l) for l in range(L)], m, eta,
+                 lmbda=reg if reg_kind != kernels.REG_NONE else 0.0, n=1,
+                 regularization=regularization, momentum=momentum, nesterov=nesterov)
+
+    theta_next = np.full_like(theta, np.nan)
+    hyper, options = step_settings(reg_kind, reg, momentum, nesterov)
+    ok = kernels.apply_update(theta, theta_next, G, velocity, np.zeros(0), net._layout, 1.0 / m,
+                              eta, hyper, options)
+    assert ok
+    np.testing.assert_allclose(theta_next, ref.parameters(), rtol=1e-14, atol=1e-15)
+    if momentum:
+        np.testing.assert_allclose(velocity, flat_from_lists(net, ref.velocity_b, ref.velocity_w),
+                                   rtol=1e-14, atol=1e-15)
+
+
+def test_apply_update_reports_non_finite_results():
+    net = fastbp.Network([3, 4, 2], seed=0)
+    theta = net.get_parameters()
+    G = np.zeros_like(theta)
+    G[5] = np.inf
+    nxt = np.empty_like(theta)
+    hyper, options = step_settings(kernels.REG_NONE, 0.0, 0.0, False)
+    assert not kernels.apply_update(theta, nxt, G, np.zeros(0), np.zeros(0), net._layout, 1.0,
+                                    0.1, hyper, options)
+    G[5] = 0.0
+    assert kernels.apply_update(theta, nxt, G, np.zeros(0), np.zeros(0), net._layout, 1.0,
+                                0.1, hyper, options)
+    # float32: a finite float64 result that overflows when stored is caught too.
+    net32 = fastbp.Network([3, 4, 2], dtype=np.float32, seed=0)
+    theta32 = net32.get_parameters()
+    theta32[0] = 3.0e38
+    G32 = np.zeros_like(theta32)
+    G32[0] = -1.0e38
+    empty = np.zeros(0, np.float32)
+    assert not kernels.apply_update(theta32, np.empty_like(theta32), G32, empty, empty,
+                                    net32._layout, 1.0, 1.0, hyper, options)
+
+
+# ---------------------------------------------------------------------------
+# Whole epochs: sgd_minibatches, _train_epoch, fit(shuffle=False).
+# ---------------------------------------------------------------------------
+
+TRAINING = {
+    "plain": dict(lmbda=0.0, regularization="l2", momentum=0.0, nesterov=False),
+    "l2": dict(lmbda=2.0, regularization="l2", momentum=0.0, nesterov=False),
+    "l1": dict(lmbda=1.5, regularization="l1", momentum=0.0, nesterov=False),
+    "momentum-l2": dict(lmbda=0.5, regularization="l2", momentum=0.8, nesterov=False),
+    "nesterov": dict(lmbda=0.0, regularization="l2", momentum=0.6, nesterov=True),
+}
+REG_KIND = {"l2": kernels.REG_L2, "l1": kernels.REG_L1}
+
+
+def train_epoch(net, X, Y, order, batch_size, eta, state, lmbda, regularization, momentum,
+                nesterov):
+    """net._train_epoch with network2-style arguments."""
+    reg_kind = REG_KIND[regularization] if lmbda > 0 else kernels.REG_NONE
+    return net._train_epoch(X, Y, np.asarray(order, dtype=np.int64), batch_size, eta, reg_kind,
+                            lmbda / len(order), momentum, nesterov, state)
+
+
+@pytest.mark.parametrize("training", list(TRAINING))
+@pytest.mark.parametrize("name", TRAIN_CONFIGS)
+def test_one_epoch_matches_reference_float64(name, training, softplus):
+    """23 rows in mini-batches of 5 (the last one has 3), eta 0.5, a shuffled order."""
+    net, ref = build(name, softplus)
+    X, Y = data_for(net, 23, soft=True)
+    opts = TRAINING[training]
+    order = np.random.default_rng(4).permutation(23)
+    state = net._training_state(5)
+    cost_sum = train_epoch(net, X, Y, order, 5, 0.5, state, **opts)
+    ref_cost_sum = ref.train_epoch(X, Y, order, 5, 0.5, **opts)
+    scale = np.abs(ref.parameters()).max()
+    assert scale < 20.0  # a tame epoch, so that 1e-10 means something
+    assert np.abs(net._theta - ref.parameters()).max() <= 1e-10 * max(1.0, scale)
+    np.testing.assert_allclose(cost_sum, ref_cost_sum, rtol=1e-10)
+    # A second epoch carries momentum's velocity over, in both.
+    order2 = np.random.default_rng(5).permutation(23)
+    train_epoch(net, X, Y, order2, 5, 0.5, state, **opts)
+    ref.train_epoch(X, Y, order2, 5, 0.5, **opts)
+    assert np.abs(net._theta - ref.parameters()).max() <= 1e-10 * scale
+
+
+@pytest.mark.parametrize("training", ["plain", "l2", "l1", "momentum-l2"])
+@pytest.mark.parametrize("name", ["tanh-crossentropy", "mixed-deep-softmax"])
+def test_fit_without_shuffle_matches_reference(name, training, softplus):
+    """fit(shuffle=False): rows in order, 2 epochs, mini-batches of 4 of 18 rows, chunk_size 3."""
+    net, ref = build(name, softplus)
+    X, Y = data_for(net, 18, soft=True)
+    opts = TRAINING[training]
+    history = net.fit(X, Y, epochs=2, batch_size=4, eta=0.5, lmbda=opts["lmbda"],
+                      momentum=opts["momentum"], regularization=opts["regularization"],
+                      shuffle=False, chunk_size=3)
+    expected_costs = []
+    for _ in range(2):
+        cost_sum = ref.train_epoch(X, Y, np.arange(18), 4, 0.5, **opts)
+        if opts["regularization"] == "l1":
+            penalty = opts["lmbda"] / 18 * sum(np.abs(W).sum() for W in ref.weights)
+        else:
+            penalty = 0.5 * opts["lmbda"] / 18 * sum((W ** 2).sum() for W in ref.weights)
+        expected_costs.append(cost_sum / 18 + penalty)
+    scale = max(1.0, np.abs(ref.parameters()).max())
+    assert np.abs(net._theta - ref.parameters()).max() <= 1e-10 * scale
+    np.testing.assert_allclose(history["train_cost"], expected_costs, rtol=1e-10)
+
+
+def test_sgd_minibatches_in_segments_equals_one_run(softplus):
+    """Running batches [0, 2) then [2, 5) equals [0, 5): the kernel's segments are seamless."""
+    net_a, ref = build("tanh-crossentropy", softplus)
+    net_b, _ = build("tanh-crossentropy", softplus)
+    X, Y = data_for(net_a, 22)
+    order = np.random.default_rng(9).permutation(22).astype(np.int64)
+    code = net_a.cost_function.code
+    results = []
+    for net, segments in ((net_a, [(0, 5)]), (net_b, [(0, 2), (2, 5)])):
+        state = net._training_state(5)
+        total = 0.0
+        for first, stop in segments:
+            hyper, options = step_settings(kernels.REG_L2, 0.01, 0.5, False)
+            status, done, part = kernels.sgd_minibatches(
+                X, Y, order, 5, first, stop, 1.0, code, np.full(5, 0.5), hyper, options,
+                net._theta, state["spare"], state["v1"], state["v2"], state["G"], net._arch,
+                state["work"])
+            assert status == kernels.OK and done == stop - first
+            total += part
+        results.append(total)
+    np.testing.assert_array_equal(net_a._theta, net_b._theta)
+    assert results[0] == results[1]
+    ref_total = ref.train_epoch(X, Y, order, 5, 0.5, lmbda=0.01 * 22, momentum=0.5)
+    assert np.abs(net_a._theta - ref.parameters()).max() <= 1e-10
+    np.testing.assert_allclose(results[0], ref_total, rtol=1e-10)
+
+
+def test_sgd_minibatches_reads_scaled_uint8_inputs():
+    """x_scale converts uint8 rows on the fly: same result as training on X / 255."""
+    net8 = fastbp.Network([6, 5, 3], cost="cross_entropy", seed=1)
+    netf = fastbp.Network([6, 5, 3], cost="cross_entropy", seed=1)
+    r = np.random.default_rng(3)
+    X8 = r.integers(0, 256, size=(12, 6), dtype=np.uint8)
+    Y = check_targets(r.integers(0, 3, size=12), 12, 3, np.dtype(np.float64))
+    order = r.permutation(12).astype(np.int64)
+    for net, X, scale in ((net8, X8, 1.0 / 255.0), (netf, X8 / 255.0, 1.0)):
+        st = net._training_state(4)
+        hyper, options = step_settings(kernels.REG_NONE, 0.0, 0.0, False)
+        status, done, _ = kernels.sgd_minibatches(
+            X, Y, order, 4, 0, 3, scale, net.cost_function.code, np.full(3, 0.5), hyper, options,
+            net._theta, st["spare"], st["v1"], st["v2"], st["G"], net._arch, st["work"])
+        assert (status, done) == (kernels.OK, 3)
+    np.testing.assert_allclose(net8._theta, netf._theta, rtol=1e-14, atol=1e-15)
+
+
+# Float32 tolerance. Unit roundoff u = 2**-24 ~ 6.0e-8 (float32 eps / 2).
+# In one epoch of S steps each parameter is rewritten S times, each write
+# rounding by <= u |w|; each step's gradient entry is a sum over m examples of
+# products formed through dot products of length at most K (the widest fan-in
+# plus the batch), so its relative error is <= ~(K + 2 L) u (standard bound on
+# float dot products), scaled by eta |g|; the few steps of an epoch at
+# eta 0.5 barely amplify earlier errors. Per step the error is therefore
+# <= u (|w| + eta (K + 2L) |g|) with |w|, |g| <= ~3 here, and over S steps
+# <= S u (3 + 0.5 (K + 2L) 3). With S = 5, K = 5 + 7, L = 4: ~5 * 6e-8 * 30 ~
+# 1e-5 as a worst case; we assert 2e-5. (Measured: 1.3e-7 .. 3.8e-7 with
+# max |w| ~ 3.3, errors adding up like a random walk rather than in step.)
+FLOAT32_EPOCH_ATOL = 2e-5
+
+
+@pytest.mark.parametrize("training", ["plain", "l2", "momentum-l2"])
+@pytest.mark.parametrize("name", ["sigmoid-quadratic", "tanh-crossentropy", "mixed-deep-softmax",
+                                  "softplus-tanh-quadratic"])
+def test_one_epoch_matches_reference_float32(name, training, softplus):
+    net, _ = build(name, softplus, dtype=np.float32)
+    X, Y = data_for(net, 23, soft=True)
+    ref = ReferenceNetwork.from_fastbp(net)  # float64 copy of the float32 start
+    opts = TRAINING[training]
+    order = np.random.default_rng(4).permutation(23)
+    state = net._training_state(5)
+    train_epoch(net, X, Y, order, 5, 0.5, state, **opts)
+    assert net._theta.dtype == np.float32
+    ref.train_epoch(X.astype(np.float64), Y.astype(np.float64), order, 5, 0.5, **opts)
+    err = np.abs(net._theta.astype(np.float64) - ref.parameters()).max()
+    assert err <= FLOAT32_EPOCH_ATOL
+    assert err > 0.0  # it really computed in float32
+
+
+# ---------------------------------------------------------------------------
+# net.trace: z, a, delta per layer.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_trace_matches_reference(name, softplus):
+    net, ref = build(name, softplus)
+    X, Y = data_for(net, 6, soft=True)
+    tr = net.trace(X, Y)
+    z_ref, a_ref, d_ref = reference_traces(ref, X, Y)
+    L = len(net.sizes) - 1
+    assert len(tr["z"]) == L and len(tr["a"]) == L + 1 and len(tr["delta"]) == L
+    for l in range(L):
+        np.testing.assert_allclose(tr["z"][l], z_ref[l], **TIGHT)
+        np.testing.assert_allclose(tr["delta"][l], d_ref[l], **TIGHT)
+    for l in range(L + 1):
+        np.testing.assert_allclose(tr["a"][l], a_ref[l], **TIGHT)
