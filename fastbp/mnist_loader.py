@@ -118,7 +118,9 @@ def _images(path):
                          f"{raw.dtype} {raw.shape}")
     if raw.shape[1] * raw.shape[2] != 784:
         raise ValueError(f"{path}: expected 28 x 28 images, found {raw.shape[1:]}")
-    return (raw.reshape(raw.shape[0], 784) / np.float32(256)).astype(np.float32)
+    images = raw.reshape(raw.shape[0], 784).astype(np.float32)
+    images *= np.float32(1 / 256)  # exact: a power of two
+    return images
 
 
 def _labels(path, n):
