@@ -171,7 +171,7 @@ def _download(name, folder):
                                path=folder, progressbar=progressbar)
                 break
             except Exception as exc:  # network errors, HTTP errors, hash mismatches
-                errors.append(f"{base_url}{fname}: {type(exc).__name__}: {exc}")
+                errors.append(f"{base_url}{fname}: {type(exc).__name__}: {str(exc)[:200]}")
         else:
             raise OSError("could not download " + fname + ":\n  " + "\n  ".join(errors))
 
@@ -337,17 +337,22 @@ def load_npz(path, dtype=None):
     X_train, y_train (int64), X_test, y_test (int64)
     """
     path = Path(os.fspath(path)).expanduser()
+    names = ("X_train", "y_train", "X_test", "y_test")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = [k for k in ("X_train", "y_train", "X_test", "y_test") if k not in data.files]
-            if missing:
-                raise ValueError(f"{path}: missing array(s) {missing}; expected X_train, y_train, "
-                                 f"X_test, y_test (found {sorted(data.files)})")
-            arrays = {k: data[k] for k in ("X_train", "y_train", "X_test", "y_test")}
-    except (OSError, EOFError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise ValueError(f"{path}: cannot read as .npz: {exc}") from exc
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (OSError, EOFError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read as an .npz file of arrays: {exc}") from exc
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: a single array, not an .npz file of named arrays")
+    with data:
+        found = sorted(data.files)
+        arrays = {k: data[k] for k in names if k in data.files}
+    missing = [k for k in names if k not in arrays]
+    if missing:
+        raise ValueError(f"{path}: missing array(s) {missing}; expected X_train, y_train, "
+                         f"X_test, y_test (found {found})")
     out = []
     for split in ("train", "test"):
         X, y = arrays[f"X_{split}"], arrays[f"y_{split}"]
