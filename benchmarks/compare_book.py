@@ -1,0 +1,109 @@
+"""One epoch of the book's chapter 1 and chapter 3 networks: fastbp's drop-ins against the book.
+
+A plain script (asv imports this module but finds no benchmarks in it)::
+
+    python benchmarks/compare_book.py [--data /usr/share/datasets/fashion-mnist]
+                                      [--repeats 5] [--book-repeats 1]
+
+On Fashion-MNIST in the book's data layout (``mnist_loader.load_data_wrapper``:
+50,000 training tuples of (784, 1) and (10, 1) arrays) it times one epoch of
+
+- ``network.Network([784, 30, 10]).SGD(training_data, 1, 10, 3.0)`` (quadratic cost);
+- ``network2.Network([784, 100, 10]).SGD(training_data, 1, 10, 0.5)`` (cross-entropy);
+
+with ``fastbp.network``/``fastbp.network2`` (the median of ``--repeats``
+epochs, each on a fresh network, the list-to-array conversion included) and
+with the book's algorithm as a plain per-example NumPy loop
+(``tests/book_reference.py``, the same arithmetic as the book's
+``update_mini_batch``/``backprop``). The first fastbp call, which compiles
+the kernels or loads them from Numba's cache, is timed apart on a 20-example
+list and never enters the epoch times.
+"""
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):  # SGD prints "Epoch 0 complete"
+        fn()
+    return time.perf_counter() - t0
+
+
+def _run(args):
+    sys.path.insert(0, os.path.join(HERE, os.pardir, "tests"))
+    import numpy as np
+
+    import book_reference as ref
+    from fastbp import mnist_loader, network, network2
+
+    t0 = time.perf_counter()
+    training_data, _, _ = mnist_loader.load_data_wrapper(args.data)
+    if args.limit:
+        training_data = training_data[:args.limit]
+    print(f"data: {args.data}, {len(training_data)} training tuples in the book's layout "
+          f"(loaded in {time.perf_counter() - t0:.1f} s)")
+    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+    cases = [
+        ("network  [784, 30, 10] quadratic eta 3.0", network.Network, [784, 30, 10], 3.0,
+         "quadratic", "large"),
+        ("network2 [784, 100, 10] cross-entropy eta 0.5", network2.Network, [784, 100, 10], 0.5,
+         "cross_entropy", "default"),
+    ]
+    rows = []
+    for label, cls, sizes, eta, cost, init in cases:
+        warm = cls(sizes)
+        compile_s = _timed(lambda: warm.SGD(training_data[:20], 1, 10, eta))
+        convert_s = _timed(lambda: warm._examples(training_data, "training_data"))
+        fast = []
+        for _ in range(args.repeats):
+            net = cls(sizes)
+            fast.append(_timed(lambda: net.SGD(training_data, 1, 10, eta)))
+        book = []
+        for _ in range(args.book_repeats):
+            weights, biases = ref.init_parameters(sizes, init)
+            data = list(training_data)
+            book.append(_timed(lambda: ref.sgd(weights, biases, data, 1, 10, eta, cost)))
+        rows.append((label, compile_s, fast, book))
+        print(f"{label}: first call {compile_s:.2f} s, list-to-array conversion "
+              f"{convert_s:.3f} s, fastbp epochs "
+              f"{', '.join(f'{t:.3f}' for t in fast)} s, per-example loop "
+              f"{', '.join(f'{t:.2f}' for t in book)} s", flush=True)
+
+    print()
+    title = f"one epoch, {len(training_data)} examples, mini-batch 10"
+    print(f"{title:48s} {'book loop':>10s} "
+          f"{'fastbp':>9s} {'ratio':>7s}")
+    for label, compile_s, fast, book in rows:
+        b, f = statistics.median(book), statistics.median(fast)
+        print(f"{label:48s} {b:9.2f}s {f:8.3f}s {b / f:6.1f}x")
+    print("fastbp: median of the epochs above (fresh network each, list-to-array conversion "
+          "included);")
+    print("first-call (compile or cache-load) times reported apart: "
+          + ", ".join(f"{c:.2f} s" for _, c, _, _ in rows))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=os.environ.get("FASHION_MNIST_DIR",
+                                                         "/usr/share/datasets/fashion-mnist"),
+                        help="an IDX folder or the book's mnist.pkl.gz")
+    parser.add_argument("--repeats", type=int, default=5, help="fastbp epochs per network")
+    parser.add_argument("--book-repeats", type=int, default=1,
+                        help="per-example-loop epochs per network (5-20 s each)")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="use only the first LIMIT training tuples (quick checks)")
+    _run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
