@@ -42,14 +42,21 @@ EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):
-    """A bad argument: reported in one line, exit status 2."""
+    """A bad argument: reported in one line, exit status 2.
+
+    ``prog`` (optional) names the command in the message, e.g. "fastbp train".
+    """
+
+    def __init__(self, message, prog=None):
+        super().__init__(message)
+        self.prog = prog
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: ``fastbp train: error: ...``, exit status 2."""
 
     def error(self, message):
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+        raise UsageError(f"{message} (see '{self.prog} --help')", prog=self.prog)
 
 
 # ------------------------------------------------------------ argument types
@@ -201,53 +208,43 @@ def resolve_sizes(sizes, n_inputs, n_classes, dataset):
 
 
 # --------------------------------------------------------------- progress
-class _EpochMonitor:
-    """Stands in for ``net._train_epoch`` during one fit: a tqdm bar, timing, batches done.
+class _Progress:
+    """fit's ``on_progress`` hook: a tqdm bar per epoch, batches done, training time.
 
-    fit() calls ``self._train_epoch(...)`` once per epoch; the instance attribute
-    set by :meth:`attach` shadows the method, adds the ``on_progress`` hook and
-    times the epoch's mini-batches alone (not the evaluation).
+    fit calls ``on_progress(epoch, batches_done, n_batches)`` after each segment
+    of mini-batches; :meth:`epoch_done` (from fit's callback) marks the end of an
+    epoch's evaluation, so ``train_seconds`` times shuffling and mini-batches only.
     """
 
-    def __init__(self, net, n_rows, batch_size, show_bar):
-        self.net = net
-        self.n_batches = -(-n_rows // batch_size)
+    def __init__(self, show_bar):
         self.show_bar = show_bar
+        self.bar = None
+        self.epoch = -1
+        self.batches_done = 0
         self.train_seconds = []
-        self.batches_done = 0
-        self.epochs_started = 0
-        self._method = None
+        self.t_start = time.perf_counter()
 
-    def attach(self):
-        self._method = self.net._train_epoch
-        self.net._train_epoch = self
+    def __call__(self, epoch, done, total):
+        if epoch != self.epoch:
+            self.epoch = epoch
+            if self.show_bar:
+                from tqdm import tqdm
+                self.bar = tqdm(total=total, desc=f"epoch {epoch + 1}", unit="batch",
+                                leave=False, disable=None, file=sys.stderr)
+        self.batches_done = done
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+        if done == total:
+            self.train_seconds.append(time.perf_counter() - self.t_start)
+            self.close()
 
-    def detach(self):
-        if self.net.__dict__.get("_train_epoch") is self:
-            del self.net._train_epoch
+    def epoch_done(self):
+        self.t_start = time.perf_counter()
 
-    def __call__(self, *args, **kwargs):
-        self.epochs_started += 1
-        self.batches_done = 0
-        bar = None
-        if self.show_bar:
-            from tqdm import tqdm
-            bar = tqdm(total=self.n_batches, desc=f"epoch {self.epochs_started}", unit="batch",
-                       leave=False, disable=None, file=sys.stderr)
-
-        def on_progress(done, total):
-            self.batches_done = done
-            if bar is not None:
-                bar.update(done - bar.n)
-
-        kwargs["on_progress"] = on_progress
-        t0 = time.perf_counter()
-        try:
-            return self._method(*args, **kwargs)
-        finally:
-            self.train_seconds.append(time.perf_counter() - t0)
-            if bar is not None:
-                bar.close()
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _tqdm_available():
@@ -345,16 +342,15 @@ def cmd_train(args):
               "n_train": n, "n_test": int(X_test.shape[0])}
     print(f"data: {description}: {n} training, {X_test.shape[0]} test rows", file=out)
     print(f"network: {net!r}, init={init!r}", file=out)
-    print(f"training: {args.epochs} epochs, mini-batches of {args.batch_size}, eta={args.eta:g}, "
+    print(f"training: {args.epochs} epoch{'s' * (args.epochs != 1)}, mini-batches of {args.batch_size}, eta={args.eta:g}, "
           f"lmbda={args.lmbda:g}, seed={args.seed} (the first epoch includes compiling, once "
           f"per machine)", file=out, flush=True)
 
-    monitor = _EpochMonitor(net, n, args.batch_size,
-                            show_bar=not args.no_progress and _tqdm_available())
+    progress = _Progress(show_bar=not args.no_progress and _tqdm_available())
     rates = []
 
     def report(net_, epoch, history):
-        seconds = monitor.train_seconds[-1]
+        seconds = progress.train_seconds[-1]
         rate = n / seconds if seconds > 0 else float("inf")
         rates.append(rate)
         acc = history["eval_accuracy"][-1]
@@ -362,24 +358,24 @@ def cmd_train(args):
               f"train cost {history['train_cost'][-1]:.6f}  test accuracy {100 * acc:6.2f}% "
               f"({round(acc * X_test.shape[0])}/{X_test.shape[0]})  "
               f"{rate:,.0f} examples/s", file=out, flush=True)
+        progress.epoch_done()
         return False
 
     interrupted = False
     status = 0
     t0 = time.perf_counter()
-    monitor.attach()
     try:
         net.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta,
                 lmbda=args.lmbda, evaluation_data=(X_test, y_test), seed=args.seed,
-                callback=report)
+                callback=report, on_progress=progress)
     except KeyboardInterrupt:
         interrupted = True
         status = EXIT_INTERRUPTED
     except DivergenceError as exc:
-        print(f"fastbp train: error: {exc}", file=err)
+        print(f"fastbp        train: error: {exc}", file=err)
         status = 1
     finally:
-        monitor.detach()
+        progress.close()
     wall = time.perf_counter() - t0
 
     history = {k: list(v) for k, v in (net.history_ or {}).items()}
@@ -387,12 +383,12 @@ def cmd_train(args):
     history.setdefault("epoch", [])
     history.setdefault("train_cost", [])
     history["examples_per_second"] = rates[:done]
-    history["train_seconds"] = monitor.train_seconds[:done]
+    history["train_seconds"] = progress.train_seconds[:done]
     history["wall_seconds"] = wall
     history["interrupted"] = interrupted
     if interrupted:
-        history["batches_in_unfinished_epoch"] = (monitor.batches_done
-                                                  if monitor.epochs_started > done else 0)
+        history["batches_in_unfinished_epoch"] = (progress.batches_done
+                                                  if progress.epoch == done else 0)
     history["config"] = config
     history["fastbp_version"] = __version__
     title = (f"{args.dataset}: {sizes}, {args.activation}, {args.cost}, eta={args.eta:g}, "
@@ -410,7 +406,8 @@ def cmd_train(args):
         return EXIT_INTERRUPTED
     if history.get("eval_accuracy") and not interrupted and status == 0:
         acc = history["eval_accuracy"][-1]
-        print(f"test accuracy {100 * acc:.2f}% after {done} epochs; {wall:.1f} s of training "
+        print(f"test accuracy {100 * acc:.2f}% after {done} epoch{'s' * (done != 1)}; "
+              f"{wall:.1f} s of training "
               f"(evaluation included)", file=out)
     print(f"saved {', '.join(str(target / w) for w in written)}", file=out, flush=True)
     return status
@@ -478,42 +475,42 @@ def cmd_info(args):
     import numba
     import scipy
 
-    print(f"fastbp      {__version__} ({Path(__file__).resolve().parent})", file=out)
-    print(f"python      {platform.python_version()} ({sys.executable})", file=out)
-    print(f"numpy       {np.__version__}", file=out)
-    print(f"numba       {numba.__version__}", file=out)
-    print(f"scipy       {scipy.__version__}", file=out)
+    print(f"fastbp        {__version__} ({Path(__file__).resolve().parent})", file=out)
+    print(f"python        {platform.python_version()} ({sys.executable})", file=out)
+    print(f"numpy         {np.__version__}", file=out)
+    print(f"numba         {numba.__version__}", file=out)
+    print(f"scipy         {scipy.__version__}", file=out)
     for dist in ("scikit-learn", "matplotlib", "tqdm", "pooch", "threadpoolctl"):
-        print(f"{dist:<12}{_version_of(dist)} (optional)", file=out)
-    print(f"platform    {platform.platform()}, {os.cpu_count()} CPUs", file=out)
-    print(f"threads     numba.config.NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}, "
+        print(f"{dist:<14}{_version_of(dist)} (optional)", file=out)
+    print(f"platform      {platform.platform()}, {os.cpu_count()} CPUs", file=out)
+    print(f"threads       numba.config.NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}, "
           f"numba.get_num_threads()={numba.get_num_threads()}", file=out)
     for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                 "MKL_NUM_THREADS"):
         if var in os.environ:
-            print(f"            ${var}={os.environ[var]}", file=out)
+            print(f"              ${var}={os.environ[var]}", file=out)
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        print("threadpools (threadpoolctl not installed: pip install \"fastbp[bench]\")",
+        print("threadpools   (threadpoolctl not installed: pip install \"fastbp[bench]\")",
               file=out)
     else:
         import scipy.linalg  # noqa: F401  (loads the BLAS that Numba's kernels call)
         pools = threadpool_info()
         if not pools:
-            print("threadpools none found", file=out)
+            print("threadpools   none found", file=out)
         for pool in pools:
-            print(f"threadpool  {pool.get('internal_api')} {pool.get('version')}: "
+            print(f"threadpool    {pool.get('internal_api')} {pool.get('version')}: "
                   f"{pool.get('num_threads')} threads ({pool.get('filepath')})", file=out)
     cache = numba_cache_dir()
     n_cached = len(list(cache.glob("*.nbi"))) if cache.is_dir() else 0
-    print(f"numba cache {cache} ({n_cached} compiled functions cached"
+    print(f"numba cache   {cache} ({n_cached} compiled functions cached"
           + ("" if n_cached else "; the first run compiles them") + ")", file=out)
     for name in datasets.SOURCES:
         found = [f for f in datasets.search_folders(name)
                  if all(p is not None for p in datasets._idx_files(f).values())]
         where = f"found in {found[0]}" if found else "not on disk (downloaded on first use)"
-        print(f"data        {name}: {where}", file=out)
+        print(f"data          {name}: {where}", file=out)
     return 0
 
 
@@ -539,7 +536,7 @@ def main(argv=None):
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     except UsageError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        print(f"{exc.prog or prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except datasets.DatasetNotFoundError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
