@@ -2,6 +2,7 @@
 import gzip
 import os
 import pickle
+import struct
 
 import numpy as np
 import pytest
@@ -34,6 +35,35 @@ def idx_folder(tmp_path):
     return tmp_path, arrays
 
 
+# A pickle as Python 2 wrote the book's mnist.pkl.gz: protocol 2, numpy arrays
+# whose raw data are Python 2 byte strings (SHORT_BINSTRING / BINSTRING), which
+# Python 3 can only read with encoding="latin1". Assembled opcode by opcode.
+def _py2_int(v):
+    return b"K" + bytes([v]) if 0 <= v < 256 else b"J" + struct.pack("<i", v)
+
+
+def _py2_str(s):
+    return b"U" + bytes([len(s)]) + s if len(s) < 256 else b"T" + struct.pack("<I", len(s)) + s
+
+
+def _py2_array(a):
+    a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+    shape = b"".join(_py2_int(d) for d in a.shape) + {1: b"\x85", 2: b"\x86"}[a.ndim]
+    dtype = (b"cnumpy\ndtype\n" + _py2_str(a.dtype.str[1:].encode()) + _py2_int(0)
+             + _py2_int(1) + b"\x87R"  # dtype("f4", 0, 1)
+             + b"(" + _py2_int(3) + _py2_str(b"<") + b"NNN" + _py2_int(-1) + _py2_int(-1)
+             + _py2_int(0) + b"tb")  # its state
+    return (b"cnumpy.core.multiarray\n_reconstruct\n" + b"cnumpy\nndarray\n" + _py2_int(0)
+            + b"\x85" + _py2_str(b"b") + b"\x87R"  # _reconstruct(ndarray, (0,), "b")
+            + b"(" + _py2_int(1) + shape + dtype + b"\x89" + _py2_str(a.tobytes()) + b"tb")
+
+
+def py2_pickle(parts):
+    """Bytes of a Python 2 pickle of ``parts``: three (images, labels) pairs."""
+    body = b"".join(_py2_array(x) + _py2_array(y) + b"\x86" for x, y in parts)
+    return b"\x80\x02" + body + b"\x87."
+
+
 @pytest.fixture
 def pickle_file(tmp_path):
     """A tiny file in mnist.pkl.gz's format: three (float32 images, int64 labels) pairs."""
@@ -46,8 +76,14 @@ def pickle_file(tmp_path):
     parts = (part(6), part(3), part(4))
     path = tmp_path / "mnist.pkl.gz"
     with gzip.open(path, "wb") as f:
-        pickle.dump(parts, f, protocol=2)  # the protocol of the book's Python 2 file
+        f.write(py2_pickle(parts))
     return path, parts
+
+
+def test_the_test_pickle_needs_latin1(pickle_file):
+    path, _ = pickle_file
+    with gzip.open(path, "rb") as f, pytest.raises(UnicodeDecodeError):
+        pickle.load(f)  # Python 3's default ASCII cannot read Python 2 byte strings
 
 
 def check_wrapper_layout(training, validation, test):
