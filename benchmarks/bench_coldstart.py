@@ -1,0 +1,72 @@
+"""Cold start: a fresh interpreter's ``import fastbp`` and first fit of config S.
+
+``timeraw_`` benchmarks return code that asv runs in a new Python process;
+the time covers that code (not the interpreter's own start-up, and not the
+setup half of the returned pair). Three figures:
+
+- import: ``import fastbp`` alone (NumPy, Numba, SciPy and fastbp's modules);
+- cold: import plus ``Network`` plus a one-epoch fit of S on 200 rows with
+  an empty Numba cache (a fresh ``NUMBA_CACHE_DIR``), so every kernel the
+  fit uses is compiled: the first run on a new machine (target: under 10 s);
+- warm: the same with Numba's default cache already filled, as on every
+  later run (target: under 1 s).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+from .common import Benchmark
+
+# Timed: everything a user's first script does (the data is 200 random rows).
+FIRST_FIT = """
+import numpy as np
+import fastbp
+X = np.random.default_rng(0).random((200, 784))
+y = np.arange(200) % 10
+net = fastbp.Network([784, 30, 10], cost="quadratic", seed=0)
+net.fit(X, y, epochs=1, batch_size=10, eta=3.0, seed=0)
+"""
+
+# Not timed: point Numba at a new, empty cache folder before anything imports it.
+EMPTY_CACHE = """
+import os, tempfile
+os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(dir={parent!r})
+"""
+
+# Not timed: use Numba's default cache (beside the installed fastbp).
+DEFAULT_CACHE = """
+import os
+os.environ.pop("NUMBA_CACHE_DIR", None)
+"""
+
+
+class TimeColdStart(Benchmark):
+    """``import fastbp`` and the first fit in a fresh interpreter."""
+
+    number = 1
+    repeat = (1, 3, 90.0)
+    processes = 1
+    timeout = 900
+
+    def setup(self):
+        self.parent = tempfile.mkdtemp(prefix="fastbp-asv-numba-")
+        # Fill the default cache once, so the warm figure never includes a compile.
+        env = dict(os.environ)
+        env.pop("NUMBA_CACHE_DIR", None)
+        subprocess.run([sys.executable, "-c", textwrap.dedent(FIRST_FIT)], env=env, check=True,
+                       timeout=self.timeout)
+
+    def teardown(self):
+        shutil.rmtree(self.parent, ignore_errors=True)
+
+    def timeraw_import(self):
+        return "import fastbp", DEFAULT_CACHE
+
+    def timeraw_first_fit_cold_cache(self):
+        return FIRST_FIT, EMPTY_CACHE.format(parent=self.parent)
+
+    def timeraw_first_fit_warm_cache(self):
+        return FIRST_FIT, DEFAULT_CACHE
