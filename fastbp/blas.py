@@ -10,7 +10,7 @@ import llvmlite.binding as llvm
 from numba import types
 from numba.extending import get_cython_function_address
 
-from ._numba_options import jit
+from ._numba_options import jit, jit_reduction
 
 for _name in ("dgemm", "sgemm"):
     llvm.add_symbol("fastbp_" + _name,
@@ -22,6 +22,148 @@ _sgemm = types.ExternalFunction("fastbp_sgemm", _GEMM_SIGNATURE)
 
 _N = 78  # ord("N")
 _T = 84  # ord("T")
+
+#: Products with m*n*k at most this run as plain loops: for tiny matrices
+#: BLAS's call, checks and packing cost more than the arithmetic.
+SMALL_GEMM_WORK = 8192
+#: Mini-batches of at most this many rows use the loops below for the forward
+#: product (few rows of A) and the weight gradient (a short sum over rows):
+#: there BLAS spends more on packing than on arithmetic, and its threads
+#: (started above about 2.6e5 multiply-adds) cost more than they save.
+FEW_ROWS = 32
+
+
+@jit_reduction
+def _gemm_nt_few_rows(alpha, A, B, beta, C):
+    """C <- alpha A B^T + beta C for A with few rows: four rows share each load of B."""
+    m, k = A.shape
+    n = B.shape[0]
+    i = 0
+    while i + 3 < m:
+        for j in range(n):
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            for p in range(k):
+                b = B[j, p]
+                s0 += A[i, p] * b
+                s1 += A[i + 1, p] * b
+                s2 += A[i + 2, p] * b
+                s3 += A[i + 3, p] * b
+            if beta == 0.0:
+                C[i, j] = alpha * s0
+                C[i + 1, j] = alpha * s1
+                C[i + 2, j] = alpha * s2
+                C[i + 3, j] = alpha * s3
+            else:
+                C[i, j] = alpha * s0 + beta * C[i, j]
+                C[i + 1, j] = alpha * s1 + beta * C[i + 1, j]
+                C[i + 2, j] = alpha * s2 + beta * C[i + 2, j]
+                C[i + 3, j] = alpha * s3 + beta * C[i + 3, j]
+        i += 4
+    while i < m:
+        for j in range(n):
+            s0 = 0.0
+            for p in range(k):
+                s0 += A[i, p] * B[j, p]
+            C[i, j] = alpha * s0 + (beta * C[i, j] if beta != 0.0 else 0.0)
+        i += 1
+
+
+@jit_reduction
+def _scale_rows(C, i0, i1, beta):
+    for i in range(i0, i1):
+        if beta == 0.0:
+            for j in range(C.shape[1]):
+                C[i, j] = 0.0
+        elif beta != 1.0:
+            for j in range(C.shape[1]):
+                C[i, j] *= beta
+
+
+@jit_reduction
+def _gemm_tn_short(alpha, A, B, beta, C):
+    """C <- alpha A^T B + beta C for a short sum over the k rows of A and B.
+
+    Two rows of C at a time take four rows of B per pass, so each load of B
+    feeds two multiply-adds and each row of C is read and written k/4 times.
+    """
+    k = A.shape[0]
+    m = C.shape[0]
+    n = C.shape[1]
+    i = 0
+    while i < m:
+        pair = i + 1 < m
+        _scale_rows(C, i, i + 2 if pair else i + 1, beta)
+        p = 0
+        while p < k:
+            q = min(4, k - p)
+            a00 = alpha * A[p, i]
+            a01 = alpha * A[p + 1, i] if q > 1 else 0.0
+            a02 = alpha * A[p + 2, i] if q > 2 else 0.0
+            a03 = alpha * A[p + 3, i] if q > 3 else 0.0
+            if q == 4:
+                if pair:
+                    a10 = alpha * A[p, i + 1]
+                    a11 = alpha * A[p + 1, i + 1]
+                    a12 = alpha * A[p + 2, i + 1]
+                    a13 = alpha * A[p + 3, i + 1]
+                    for j in range(n):
+                        b0 = B[p, j]
+                        b1 = B[p + 1, j]
+                        b2 = B[p + 2, j]
+                        b3 = B[p + 3, j]
+                        C[i, j] += a00 * b0 + a01 * b1 + a02 * b2 + a03 * b3
+                        C[i + 1, j] += a10 * b0 + a11 * b1 + a12 * b2 + a13 * b3
+                else:
+                    for j in range(n):
+                        C[i, j] += (a00 * B[p, j] + a01 * B[p + 1, j] + a02 * B[p + 2, j]
+                                    + a03 * B[p + 3, j])
+            else:
+                for r in range(i, i + 2 if pair else i + 1):
+                    for pp in range(p, p + q):
+                        a = alpha * A[pp, r]
+                        for j in range(n):
+                            C[r, j] += a * B[pp, j]
+            p += q
+        i += 2
+
+
+@jit_reduction
+def _small_gemm(trans_a, trans_b, alpha, A, B, beta, C):
+    m = C.shape[0]
+    n = C.shape[1]
+    k = A.shape[0] if trans_a else A.shape[1]
+    for i in range(m):
+        for j in range(n):
+            C[i, j] = beta * C[i, j] if beta != 0.0 else 0.0
+    if not trans_a and trans_b:  # C[i, j] += alpha * dot(A[i, :], B[j, :])
+        for i in range(m):
+            for j in range(n):
+                s = 0.0
+                for p in range(k):
+                    s += A[i, p] * B[j, p]
+                C[i, j] += alpha * s
+    elif not trans_a and not trans_b:  # C[i, :] += alpha * A[i, p] * B[p, :]
+        for i in range(m):
+            for p in range(k):
+                a = alpha * A[i, p]
+                for j in range(n):
+                    C[i, j] += a * B[p, j]
+    elif trans_a and not trans_b:  # C[i, :] += alpha * A[p, i] * B[p, :]
+        for p in range(k):
+            for i in range(m):
+                a = alpha * A[p, i]
+                for j in range(n):
+                    C[i, j] += a * B[p, j]
+    else:
+        for i in range(m):
+            for j in range(n):
+                s = 0.0
+                for p in range(k):
+                    s += A[p, i] * B[j, p]
+                C[i, j] += alpha * s
 
 
 @jit
@@ -52,6 +194,15 @@ def gemm(trans_a, trans_b, alpha, A, B, beta, C, scratch_int, scratch_char, scra
     n = C.shape[1]
     k = A.shape[0] if trans_a else A.shape[1]
     if m == 0 or n == 0:
+        return
+    if m * n * k <= SMALL_GEMM_WORK:
+        _small_gemm(trans_a, trans_b, alpha, A, B, beta, C)
+        return
+    if trans_b and not trans_a and m <= FEW_ROWS:
+        _gemm_nt_few_rows(alpha, A, B, beta, C)
+        return
+    if trans_a and not trans_b and k <= FEW_ROWS:
+        _gemm_tn_short(alpha, A, B, beta, C)
         return
     if k == 0:
         for i in range(m):
