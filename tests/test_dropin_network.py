@@ -243,3 +243,18 @@ def test_divergence_is_reported_and_keeps_finite_parameters():
     with pytest.raises(DivergenceError):
         net.update_mini_batch([(np.full((2, 1), 1000.0), np.zeros((2, 1)))], 1e308)
     np.testing.assert_array_equal(net.weights[0], np.zeros((2, 2)))
+
+
+def test_list_is_left_shuffled_even_when_training_stops_early():
+    net = network.Network([2, 2])
+    net.weights = [np.zeros((2, 2))]
+    net.biases = [np.zeros((2, 1))]
+    training_data = [(np.full((2, 1), 1000.0 + i), np.zeros((2, 1))) for i in range(6)]
+    expected = list(training_data)
+    with global_random_state(4):
+        state = random.getstate()
+        with pytest.raises(DivergenceError):
+            net.SGD(training_data, 3, 2, 1e308)
+        random.setstate(state)
+        random.shuffle(expected)  # the one shuffle of the epoch that failed
+    assert [id(t) for t in training_data] == [id(t) for t in expected]
