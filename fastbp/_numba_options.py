@@ -24,6 +24,12 @@ PARALLEL_JIT_OPTIONS = dict(JIT_OPTIONS, parallel=True)
 # which is what the divergence checks rely on.
 REDUCTION_JIT_OPTIONS = dict(JIT_OPTIONS, fastmath={"reassoc", "contract"})
 
+#: Element-wise passes (activation, f') over at least this many values run on
+#: all of Numba's threads (NUMBA_NUM_THREADS, or numba.set_num_threads); below
+#: it, starting the threads costs more than it saves. Each row is handled by
+#: one thread, so results do not depend on the thread count.
+PARALLEL_MIN_ELEMENTS = 1 << 16
+
 jit = numba.njit(**JIT_OPTIONS)
 jit_parallel = numba.njit(**PARALLEL_JIT_OPTIONS)
 jit_reduction = numba.njit(**REDUCTION_JIT_OPTIONS)

@@ -32,7 +32,9 @@ import math
 
 import numpy as np
 
-from ._numba_options import jit, jit_reduction
+from numba import prange
+
+from ._numba_options import PARALLEL_MIN_ELEMENTS, jit, jit_parallel, jit_reduction
 from .activations import CUSTOM, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
 from .blas import gemm
 from .costs import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC
@@ -73,84 +75,108 @@ def layer_block(buf, layout, l, rows, cmax):
 
 
 @jit
-def add_bias_and_activate(Z, b, A, code, f):
-    """Z <- Z + b (row-wise), A <- f(Z): the forward pass's element-wise step."""
-    rows, cols = Z.shape
+def activate_row(Z, b, A, i, code, f):
+    """Row i: Z[i] <- Z[i] + b, A[i] <- f(Z[i]), the forward pass's element-wise step."""
+    cols = Z.shape[1]
     if code == SOFTMAX:
-        for i in range(rows):
-            zmax = -np.inf
-            for j in range(cols):
-                z = Z[i, j] + b[j]
-                Z[i, j] = z
-                if z > zmax:
-                    zmax = z
-            total = 0.0
-            for j in range(cols):
-                e = math.exp(Z[i, j] - zmax)
-                A[i, j] = e
-                total += e
-            for j in range(cols):
-                A[i, j] = A[i, j] / total
+        zmax = -np.inf
+        for j in range(cols):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            if z > zmax:
+                zmax = z
+        total = 0.0
+        for j in range(cols):
+            e = math.exp(Z[i, j] - zmax)
+            A[i, j] = e
+            total += e
+        for j in range(cols):
+            A[i, j] = A[i, j] / total
     elif code == SIGMOID:
-        for i in range(rows):
-            for j in range(cols):
-                z = Z[i, j] + b[j]
-                Z[i, j] = z
-                A[i, j] = 1.0 / (1.0 + math.exp(-z))
+        for j in range(cols):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            A[i, j] = 1.0 / (1.0 + math.exp(-z))
     elif code == TANH:
-        for i in range(rows):
-            for j in range(cols):
-                z = Z[i, j] + b[j]
-                Z[i, j] = z
-                A[i, j] = math.tanh(z)
+        for j in range(cols):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            A[i, j] = math.tanh(z)
     elif code == RELU:
-        for i in range(rows):
-            for j in range(cols):
-                z = Z[i, j] + b[j]
-                Z[i, j] = z
-                A[i, j] = z if z > 0.0 else 0.0
+        for j in range(cols):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            A[i, j] = z if z > 0.0 else 0.0
     elif code == CUSTOM:
-        for i in range(rows):
-            for j in range(cols):
-                z = Z[i, j] + b[j]
-                Z[i, j] = z
-                A[i, j] = f(np.float64(z))
+        for j in range(cols):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            A[i, j] = f(np.float64(z))
     else:  # LINEAR
-        for i in range(rows):
-            for j in range(cols):
-                z = Z[i, j] + b[j]
-                Z[i, j] = z
-                A[i, j] = z
+        for j in range(cols):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            A[i, j] = z
 
 
 @jit
-def multiply_by_fprime(D, Z, A, code, fprime):
-    """D <- D (.) f'(Z): the Hadamard product of BP1 and BP2.
+def fprime_row(D, Z, A, i, code, fprime):
+    """Row i: D[i] <- D[i] (.) f'(Z[i]), the Hadamard product of BP1 and BP2.
 
     Sigmoid and tanh derivatives are taken from A = f(Z), which holds the same
     values and saves the exponential.
     """
-    rows, cols = D.shape
+    cols = D.shape[1]
     if code == SIGMOID:
-        for i in range(rows):
-            for j in range(cols):
-                a = A[i, j]
-                D[i, j] = D[i, j] * (a * (1.0 - a))
+        for j in range(cols):
+            a = A[i, j]
+            D[i, j] = D[i, j] * (a * (1.0 - a))
     elif code == TANH:
-        for i in range(rows):
-            for j in range(cols):
-                a = A[i, j]
-                D[i, j] = D[i, j] * (1.0 - a * a)
+        for j in range(cols):
+            a = A[i, j]
+            D[i, j] = D[i, j] * (1.0 - a * a)
     elif code == RELU:
-        for i in range(rows):
-            for j in range(cols):
-                if not Z[i, j] > 0.0:
-                    D[i, j] = 0.0
+        for j in range(cols):
+            if not Z[i, j] > 0.0:
+                D[i, j] = 0.0
     elif code == CUSTOM:
-        for i in range(rows):
-            for j in range(cols):
-                D[i, j] = D[i, j] * fprime(np.float64(Z[i, j]))
+        for j in range(cols):
+            D[i, j] = D[i, j] * fprime(np.float64(Z[i, j]))
     # LINEAR: f' = 1, nothing to do. SOFTMAX never reaches here (see output_delta).
+
+
+@jit_parallel
+def _activate_rows_parallel(Z, b, A, code, f):
+    for i in prange(Z.shape[0]):
+        activate_row(Z, b, A, i, code, f)
+
+
+@jit_parallel
+def _fprime_rows_parallel(D, Z, A, code, fprime):
+    for i in prange(D.shape[0]):
+        fprime_row(D, Z, A, i, code, fprime)
+
+
+@jit
+def add_bias_and_activate(Z, b, A, code, f):
+    """Z <- Z + b (row-wise), A <- f(Z); on all threads for blocks of PARALLEL_MIN_ELEMENTS or more."""
+    if Z.shape[0] > 1 and Z.size >= PARALLEL_MIN_ELEMENTS:
+        _activate_rows_parallel(Z, b, A, code, f)
+    else:
+        for i in range(Z.shape[0]):
+            activate_row(Z, b, A, i, code, f)
+
+
+@jit
+def multiply_by_fprime(D, Z, A, code, fprime):
+    """D <- D (.) f'(Z) (BP1/BP2's Hadamard product); threaded like add_bias_and_activate."""
+    if code == LINEAR:
+        return
+    if D.shape[0] > 1 and D.size >= PARALLEL_MIN_ELEMENTS:
+        _fprime_rows_parallel(D, Z, A, code, fprime)
+    else:
+        for i in range(D.shape[0]):
+            fprime_row(D, Z, A, i, code, fprime)
 
 
 @jit
