@@ -136,7 +136,7 @@ def test_forward_bp1_bp2_bp4_kernels_match_reference(name, softplus):
 
 
 def test_bp4_has_no_extra_fprime_factor(softplus):
-    """BP4 is delta (a^{l-1})^T exactly: with delta from the trace, the gradient is the outer product."""
+    """BP3/BP4 exactly: dC/db = delta and dC/dW = delta (a^{l-1})^T, no f' factor."""
     net, ref = build("softplus-tanh-quadratic", softplus)
     X, Y = data_for(net, 1, soft=True)
     tr = net.trace(X, Y)
@@ -163,7 +163,8 @@ def test_gather_rows_scales_uint8_inputs():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["tanh-crossentropy", "mixed-deep-softmax", "softplus-tanh-quadratic"])
+@pytest.mark.parametrize("name", ["tanh-crossentropy", "mixed-deep-softmax",
+                                  "softplus-tanh-quadratic"])
 @pytest.mark.parametrize("cmax", [1, 3, 4, 13, 20])
 def test_gradient_sums_any_chunk_size(name, cmax, softplus):
     """13 rows in chunks of 1, 3 and 4 (not dividing 13), 13 (one chunk) and 20 (> rows)."""

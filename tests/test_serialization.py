@@ -1,4 +1,4 @@
-"""save / load: round trips, the book's network2.py files, custom activations, bad files, atomicity."""
+"""save / load: round trips, network2.py files, custom activations, bad files, atomic saves."""
 import json
 import math
 import os
