@@ -7,6 +7,7 @@ functions (``f`` and ``fprime``), compiled once by Numba from the user's
 scalar Python functions; no Python is called per element.
 """
 import math
+import types as types_module
 import warnings
 
 import numba
@@ -164,6 +165,11 @@ def _compile_scalar(func, role, name):
     if not callable(func):
         raise TypeError(f"Activation {name!r}: {role} must be callable, "
                         f"found {type(func).__name__}")
+    if isinstance(func, types_module.BuiltinFunctionType):  # math.tanh, say: wrap it
+        builtin = func
+
+        def func(z):
+            return builtin(z)
     try:
         return numba.cfunc(SCALAR_SIGNATURE)(func)
     except Exception as exc:

@@ -363,7 +363,7 @@ def cmd_train(args):
 
     interrupted = False
     status = 0
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     try:
         net.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta,
                 lmbda=args.lmbda, evaluation_data=(X_test, y_test), seed=args.seed,
@@ -376,7 +376,7 @@ def cmd_train(args):
         status = 1
     finally:
         progress.close()
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
 
     history = {k: list(v) for k, v in (net.history_ or {}).items()}
     done = len(history.get("epoch", []))
@@ -385,6 +385,8 @@ def cmd_train(args):
     history["examples_per_second"] = rates[:done]
     history["train_seconds"] = progress.train_seconds[:done]
     history["wall_seconds"] = wall
+    history["cpu_seconds"] = cpu  # all threads of this process; wall >> cpu on a busy machine
+    history["load_average"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     history["interrupted"] = interrupted
     if interrupted:
         history["batches_in_unfinished_epoch"] = (progress.batches_done

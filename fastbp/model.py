@@ -5,7 +5,7 @@ import time
 import numpy as np
 
 from . import kernels
-from .activations import (CUSTOM, IDENTITY_CFUNC, MAX_CUSTOM_ACTIVATIONS, ONE_CFUNC, SOFTMAX,
+from .activations import (ACTIVATIONS, CUSTOM, IDENTITY_CFUNC, MAX_CUSTOM_ACTIVATIONS, ONE_CFUNC, SOFTMAX,
                           Activation, get_activation)
 from .costs import get_cost
 from .exceptions import DivergenceError
@@ -128,7 +128,7 @@ class Network:
                                  f"(with cost='log_likelihood')")
         out = self.activations[-1]
         need = self.cost_function.required_output
-        if need is not None and out.name != need:
+        if need is not None and out is not ACTIVATIONS[need]:
             raise ValueError(f"cost={self.cost_function.name!r} needs a {need} output layer, found "
                              f"{out.name!r}; pass output_activation={need!r}")
         if out.code == SOFTMAX and self.cost_function.name != "log_likelihood":

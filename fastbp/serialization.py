@@ -77,7 +77,16 @@ def _fail(path, msg):
     raise ValueError(f"{path}: not a valid fastbp/network2 model file: {msg}")
 
 
+def _only_numbers(value):
+    """True if value is a number or nested lists of numbers (bools and strings excluded)."""
+    if isinstance(value, list):
+        return all(_only_numbers(v) for v in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _array(value, shape, what, path):
+    if not _only_numbers(value):
+        _fail(path, f"{what} must hold only numbers (nested lists of JSON numbers)")
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):

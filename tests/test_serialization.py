@@ -196,10 +196,6 @@ def test_hand_edited_files_raise_value_error(case, tmp_path):
         fastbp.load(path)
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "core bug: serialization._array converts with np.array(value, dtype=float64), which "
-    "accepts JSON strings ('0.5', ' 7 ') and booleans (true -> 1.0) where numbers belong, "
-    "so a hand-edited file loads silently instead of failing the strict schema"))
 @pytest.mark.parametrize("value", ["0.5", " 7 ", True])
 def test_non_number_weight_raises_value_error(value, tmp_path):
     path = tmp_path / "bad.json"
