@@ -104,6 +104,14 @@ class Activation:
     def __repr__(self):
         return f"Activation({self.name!r})"
 
+    def __getstate__(self):
+        # Compiled functions do not pickle; f and fprime do when they are
+        # module-level functions (lambdas do not), and are compiled again.
+        return {"name": self.name, "f": self.f, "fprime": self.fprime}
+
+    def __setstate__(self, state):
+        self.__init__(state["name"], state["f"], state["fprime"], check=False)
+
     # Custom activations hold compiled function objects; they are compared by
     # identity, so two networks share one only when the user passes the same one.
 

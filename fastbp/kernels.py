@@ -372,7 +372,8 @@ N_HYPER = 7
 O_OPTIMIZER = 0    # OPT_SGD or OPT_ADAM
 O_REG_KIND = 1     # REG_NONE, REG_L2 or REG_L1
 O_NESTEROV = 2     # 1 for Nesterov momentum
-N_OPTIONS = 3
+O_REG_PER_BATCH = 3  # 1: the coefficient is divided by the mini-batch's size m (scikit-learn's alpha)
+N_OPTIONS = 4
 
 OPT_SGD = 0
 OPT_ADAM = 1
@@ -456,7 +457,7 @@ def apply_update(theta, theta_next, G, v1, v2, layout, inv_m, eta, hyper, option
     """
     adam = options[O_OPTIMIZER] == OPT_ADAM
     nesterov = options[O_NESTEROV] == 1
-    reg = hyper[H_REG]
+    reg = hyper[H_REG] * (inv_m if options[O_REG_PER_BATCH] == 1 else 1.0)
     l2 = reg if options[O_REG_KIND] == REG_L2 else 0.0
     l1 = reg if options[O_REG_KIND] == REG_L1 else 0.0
     momentum = hyper[H_MOMENTUM]

@@ -611,6 +611,22 @@ class Network:
         from .serialization import save
         save(self, path)
 
+    def __getstate__(self):
+        """Pickle support: plain data only (the views and compiled tables are rebuilt)."""
+        return {"sizes": self.sizes,
+                "activations": [a if isinstance(a, Activation) else a.name
+                                for a in self.activations],
+                "cost": self.cost_function.name, "dtype": self.dtype.name,
+                "input_scale": self.input_scale, "theta": self._theta.copy(),
+                "history_": self.history_}
+
+    def __setstate__(self, state):
+        acts = [get_activation(a) for a in state["activations"]]
+        self.__init__(state["sizes"], activation=acts, cost=state["cost"],
+                      dtype=np.dtype(state["dtype"]), seed=0, input_scale=state["input_scale"])
+        self._theta[:] = state["theta"]
+        self.history_ = state["history_"]
+
     def __repr__(self):
         acts = [a.name for a in self.activations]
         return (f"Network(sizes={list(self.sizes)}, activation={acts}, cost={self.cost_function.name!r}, "
