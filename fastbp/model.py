@@ -1,5 +1,6 @@
 """The public Network class: validates, converts, allocates, then calls a kernel."""
 import math
+import os
 import time
 
 import numpy as np
@@ -7,6 +8,7 @@ import numpy as np
 from . import kernels
 from .activations import (ACTIVATIONS, CUSTOM, IDENTITY_CFUNC, MAX_CUSTOM_ACTIVATIONS, ONE_CFUNC, SOFTMAX,
                           Activation, get_activation)
+from .checkpoint import read_checkpoint, write_checkpoint
 from .costs import get_cost
 from .exceptions import DivergenceError
 from .schedules import SCHEDULES, epoch_learning_rates, linear_scaling
@@ -387,7 +389,8 @@ class Network:
             shuffle=True, seed=None, regularization="l2", nesterov=False, chunk_size=None,
             callback=None, optimizer="sgd", lr_schedule="constant", warmup_epochs=0.0,
             base_batch_size=None, decay_epochs=None, decay_factor=0.1, lars=0.0, beta1=0.9,
-            beta2=0.999, epsilon=1e-8, reset_optimizer=True, on_progress=None):
+            beta2=0.999, epsilon=1e-8, reset_optimizer=True, on_progress=None, checkpoint=None,
+            checkpoint_every=1, resume=False):
         """Train by mini-batch stochastic gradient descent (network2.py's update).
 
         Each step, for a mini-batch of m rows out of n training rows::
@@ -445,6 +448,16 @@ class Network:
             False continues the momentum / Adam state of the previous fit.
         on_progress : callable, optional
             ``on_progress(epoch, batches_done, n_batches)`` about 16 times an epoch.
+        checkpoint : str or os.PathLike, optional
+            Write a checkpoint (see :mod:`fastbp.checkpoint`) to this path every
+            ``checkpoint_every`` epochs and after the last one.
+        checkpoint_every : int >= 1, default=1
+        resume : bool, default=False
+            With ``checkpoint``: if the file exists, restore the parameters,
+            optimiser state, shuffling state and history from it and run only
+            the epochs left of ``epochs``. The result is bit-identical to an
+            uninterrupted fit. The other arguments must be those of the fit
+            that wrote it (ValueError otherwise).
 
         Returns
         -------
@@ -503,9 +516,35 @@ class Network:
             eval_set = (Xe, Ye, np.argmax(Ye, axis=1))
         self._check_parameters()
 
+        checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
+        if resume and checkpoint is None:
+            raise ValueError("resume=True needs checkpoint=path")
+        if isinstance(seed, np.random.Generator) and checkpoint is not None:
+            seed = np.random.default_rng(seed.bit_generator.random_raw())  # own copy, saved with the rest
         rng = np.random.default_rng(seed)
         state = self._training_state(batch_size, chunk_size, optimizer, beta1, beta2, epsilon,
                                      lars, reuse=not reset_optimizer)
+        settings = {"n": n, "epochs": epochs, "batch_size": batch_size, "eta": eta,
+                    "lmbda": lmbda, "momentum": momentum, "regularization": regularization,
+                    "nesterov": bool(nesterov), "optimizer": optimizer, "shuffle": bool(shuffle),
+                    "lr_schedule": lr_schedule, "warmup_epochs": warmup_epochs,
+                    "base_batch_size": base_batch_size, "decay_epochs": decay_epochs,
+                    "decay_factor": decay_factor, "lars": lars, "beta1": beta1, "beta2": beta2,
+                    "epsilon": epsilon, "sizes": list(self.sizes),
+                    "activations": [a.name for a in self.activations],
+                    "cost": self.cost_function.name}
+        first_epoch = 0
+        restored = None
+        if resume and os.path.exists(checkpoint):
+            restored = read_checkpoint(checkpoint, self.n_parameters, self.dtype, settings)
+            if restored["v1"].shape != state["v1"].shape or restored["v2"].shape != state["v2"].shape:
+                raise ValueError(f"{checkpoint}: optimiser state does not match optimizer={optimizer!r}")
+            self._theta[:] = restored["theta"]
+            state["v1"][:] = restored["v1"]
+            state["v2"][:] = restored["v2"]
+            state["hyper"][kernels.H_STEP] = restored["step"]
+            rng = restored["rng"]
+            first_epoch = restored["epochs_done"]
         reg_kind = _REGULARIZATION[regularization] if lmbda > 0 else kernels.REG_NONE
         peak_eta = linear_scaling(eta, batch_size, base_batch_size)
         n_batches = -(-n // batch_size)
@@ -513,9 +552,11 @@ class Network:
         if eval_set is not None:
             history["eval_cost"] = []
             history["eval_accuracy"] = []
+        if restored is not None:
+            history = {k: list(restored["history"].get(k, [])) for k in history}
         self.history_ = history
         order = np.arange(n, dtype=np.int64)
-        for epoch in range(epochs):
+        for epoch in range(first_epoch, epochs):
             t0 = time.perf_counter()
             if shuffle:
                 order = rng.permutation(n).astype(np.int64, copy=False)
@@ -534,7 +575,12 @@ class Network:
                 history["eval_cost"].append(total / Xe.shape[0])
                 history["eval_accuracy"].append(float(np.mean(np.argmax(out, axis=1) == ye)))
             history["time"].append(time.perf_counter() - t0)
-            if callback is not None and callback(self, epoch, history):
+            stop = callback is not None and callback(self, epoch, history)
+            if checkpoint is not None and (stop or epoch + 1 == epochs
+                                           or (epoch + 1) % checkpoint_every == 0):
+                write_checkpoint(checkpoint, self._theta, state["v1"], state["v2"],
+                                 state["hyper"][kernels.H_STEP], rng, epoch + 1, history, settings)
+            if stop:
                 break
         return history
 

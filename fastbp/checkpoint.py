@@ -1,0 +1,102 @@
+"""Training checkpoints: everything a fit needs to continue bit-identically.
+
+A checkpoint is an ``.npz`` file (NumPy arrays only, read with
+``allow_pickle=False``) holding the parameters, the optimiser state (momentum
+velocity, Adam moments and step count), the shuffling generator's state, the
+number of epochs done, the history so far, and the settings of the fit it
+belongs to. It is written atomically (temporary file, fsync, os.replace).
+"""
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+CHECKPOINT_VERSION = 1
+
+#: Bit generators a checkpoint may name; nothing else is looked up from a file.
+_BIT_GENERATORS = {"PCG64": np.random.PCG64, "PCG64DXSM": np.random.PCG64DXSM,
+                   "MT19937": np.random.MT19937, "Philox": np.random.Philox,
+                   "SFC64": np.random.SFC64}
+
+
+def _json_default(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a checkpoint")
+
+
+def write_checkpoint(path, theta, v1, v2, step, rng, epochs_done, history, settings):
+    """Write a checkpoint atomically; see the module docstring for its contents."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    meta = {"version": CHECKPOINT_VERSION, "epochs_done": int(epochs_done), "step": float(step),
+            "rng": rng.bit_generator.state, "history": history, "settings": settings}
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                               dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, theta=theta, v1=v1, v2=v2,
+                     meta=np.array(json.dumps(meta, default=_json_default)))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_checkpoint(path, n_parameters, dtype, settings):
+    """Read and check a checkpoint written for a fit with the same ``settings``.
+
+    Returns
+    -------
+    dict with keys theta, v1, v2 (arrays), step (float), rng (np.random.Generator),
+    epochs_done (int), history (dict).
+
+    Raises
+    ------
+    ValueError
+        If the file is not a fastbp checkpoint, is damaged, or belongs to a
+        different network or fit settings (the message names the difference).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in ("theta", "v1", "v2", "meta")}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a readable fastbp checkpoint: {exc}") from exc
+    try:
+        meta = json.loads(str(arrays["meta"]))
+    except ValueError as exc:
+        raise ValueError(f"{path}: damaged checkpoint metadata: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(f"{path}: unsupported checkpoint version")
+    theta = arrays["theta"]
+    if theta.shape != (n_parameters,) or theta.dtype != dtype:
+        raise ValueError(f"{path}: the checkpoint holds {theta.shape[0] if theta.ndim == 1 else theta.shape} "
+                         f"{theta.dtype} parameters; this network has {n_parameters} {dtype}")
+    if not np.all(np.isfinite(theta)):
+        raise ValueError(f"{path}: the checkpoint's parameters are not all finite")
+    saved = meta.get("settings", {})
+    different = sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k))
+    if different:
+        raise ValueError(f"{path}: the checkpoint was written by a fit with other settings "
+                         f"({', '.join(f'{k}: {saved.get(k)!r} there, {settings.get(k)!r} here' for k in different)})")
+    state = meta.get("rng", {})
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in _BIT_GENERATORS:
+        raise ValueError(f"{path}: unknown random bit generator {name!r}")
+    bit_generator = _BIT_GENERATORS[name]()
+    try:
+        bit_generator.state = state
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"{path}: damaged random generator state: {exc}") from exc
+    return {"theta": theta, "v1": arrays["v1"], "v2": arrays["v2"], "step": float(meta["step"]),
+            "rng": np.random.Generator(bit_generator), "epochs_done": int(meta["epochs_done"]),
+            "history": meta["history"]}
