@@ -322,6 +322,19 @@ def _as_row(value, width, name):
     return arr.reshape(1, width).astype(np.float64)
 
 
+def _stack_columns(columns, width):
+    """(n, width) float64 array from n real arrays of shape (width, 1), or None.
+
+    The fast path for the book's layout (one C-level copy); None when any
+    item is something else, and the caller's checked loop takes over.
+    """
+    try:
+        M = np.concatenate([c.T for c in columns], dtype=np.float64)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return M if M.shape == (len(columns), width) else None
+
+
 def _split(data, width, name):
     """Inputs as an (n, width) float64 array, and the list of second members."""
     if isinstance(data, (str, bytes)) or not hasattr(data, "__len__"):
@@ -329,6 +342,14 @@ def _split(data, width, name):
     n = len(data)
     if n == 0:
         raise ValueError(f"{name}: expected at least one (x, y) example, found none")
+    try:
+        xs, ys = zip(*data)
+    except (TypeError, ValueError):
+        pass  # not all pairs: the loop below names the culprit
+    else:
+        X = _stack_columns(xs, width)
+        if X is not None:
+            return X, ys
     X = np.empty((n, width), dtype=np.float64)
     ys = [None] * n
     for i, item in enumerate(data):
@@ -347,6 +368,9 @@ def _split(data, width, name):
 
 def _stack_targets(targets, width, name):
     """Target vectors (each with ``width`` values) as an (n, width) float64 array."""
+    Y = _stack_columns(targets, width)
+    if Y is not None:
+        return Y
     Y = np.empty((len(targets), width), dtype=np.float64)
     for i, y in enumerate(targets):
         y = _as_array(y, f"{name}[{i}][1]")
