@@ -5,16 +5,24 @@ The file holds network2.py's fields (``sizes``, ``weights``, ``biases`` as
 ``activations`` and ``dtype``. Loading checks a strict schema, never
 unpickles and never looks up names from the file other than in fixed tables.
 Saving is atomic: a crash mid-save leaves the previous file intact.
+
+Errors: a path that is not a str or os.PathLike is a TypeError; a missing
+file is FileNotFoundError and an unreadable or unwritable one another
+OSError; anything wrong with the content of a file (not JSON, truncated,
+nested too deeply, duplicate keys, wrong shapes, unknown names, numbers out
+of range) is a ValueError that names the file and the problem.
 """
 import json
 import math
 import os
 import tempfile
+from collections.abc import Mapping
 
 import numpy as np
 
 from .activations import ACTIVATION_ALIASES, ACTIVATIONS, CUSTOM, Activation
 from .costs import COST_ALIASES, COSTS
+from .validation import check_path
 
 FORMAT_NAME = "fastbp.Network"
 FORMAT_VERSION = 1
@@ -23,13 +31,23 @@ _CUSTOM_PREFIX = "custom:"
 
 
 def network_to_dict(net):
-    """The JSON-ready dict that :func:`save` writes."""
+    """The JSON-ready dict that :func:`save` writes.
+
+    The weights and biases are read from the network's flat parameter buffer
+    through its layout, not through the view objects of ``net.weights``,
+    which a user could have reshaped or re-typed in place.
+    """
+    theta = net._theta
+    weights, biases = [], []
+    for n_in, n_out, w0, b0, _ in net._layout.tolist():
+        weights.append(theta[w0:w0 + n_in * n_out].reshape(n_out, n_in).tolist())
+        biases.append(theta[b0:b0 + n_out].reshape(n_out, 1).tolist())
     return {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "sizes": list(net.sizes),
-        "weights": [W.tolist() for W in net.weights],
-        "biases": [b.reshape(-1, 1).tolist() for b in net.biases],
+        "weights": weights,
+        "biases": biases,
         "cost": _COST_CLASS_NAMES.get(net.cost_function.name, net.cost_function.name),
         "activations": [(_CUSTOM_PREFIX + a.name) if a.code == CUSTOM else a.name
                         for a in net.activations],
@@ -39,13 +57,27 @@ def network_to_dict(net):
 
 
 def write_json_atomic(path, data):
-    """Write ``data`` as JSON to ``path`` via a temporary file, fsync and os.replace."""
-    path = os.fspath(path)
+    """Write ``data`` as JSON to ``path`` via a temporary file, fsync and os.replace.
+
+    The temporary file ``.<name>.<random>.tmp`` is created in the target's
+    folder, so the final ``os.replace`` is an atomic rename: at every moment
+    ``path`` holds either its previous content or the complete new file. A
+    process killed mid-write (SIGKILL, power loss) can leave the temporary
+    file behind, never a damaged ``path``.
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a str or os.PathLike.
+    OSError
+        The folder does not exist (FileNotFoundError) or is not writable.
+    """
+    path = check_path(path, "path")
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=folder)
     try:
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f)
             f.flush()
             os.fsync(f.fileno())
@@ -73,15 +105,62 @@ def _reject_constant(name):
     raise ValueError(f"non-finite number {name} in model file")
 
 
+def _unique_keys(pairs):
+    """json object hook: a dict, refusing keys given twice (a hand-edited file)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def read_json(path):
+    """Parse the JSON file at ``path`` strictly.
+
+    NaN and Infinity literals and duplicate keys are refused; every problem
+    with the content (truncated, not UTF-8, nested too deeply for the parser,
+    an integer with too many digits) is a ValueError naming the file.
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a str or os.PathLike.
+    FileNotFoundError, OSError
+        The file is missing or cannot be read.
+    ValueError
+        The content is not valid JSON.
+    """
+    path = check_path(path, "path")
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            return json.load(f, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON (truncated or edited?): {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a text JSON file: {exc}") from exc
+    except RecursionError:
+        raise ValueError(f"{path}: not a model file: its JSON is nested too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a valid model file: {exc}") from exc
+
+
 def _fail(path, msg):
     raise ValueError(f"{path}: not a valid fastbp/network2 model file: {msg}")
 
 
-def _only_numbers(value):
-    """True if value is a number or nested lists of numbers (bools and strings excluded)."""
-    if isinstance(value, list):
-        return all(_only_numbers(v) for v in value)
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+_NUMBER_TYPES = (int, float)  # what json gives for numbers; type() excludes bool
+
+
+def _only_numbers(value, depth=3):
+    """True if value is a number or lists of numbers nested at most ``depth`` deep."""
+    if type(value) is not list:
+        return type(value) in _NUMBER_TYPES
+    if depth == 0:
+        return False
+    if all(type(v) in _NUMBER_TYPES for v in value):  # a row: the common case, fast
+        return True
+    return all(_only_numbers(v, depth - 1) for v in value)
 
 
 def _array(value, shape, what, path):
@@ -89,9 +168,10 @@ def _array(value, shape, what, path):
         _fail(path, f"{what} must hold only numbers (nested lists of JSON numbers)")
     try:
         arr = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        _fail(path, f"{what} is not an array of numbers")
-    if arr.size != math.prod(shape) or arr.squeeze().shape != np.empty(shape).squeeze().shape:
+    except (TypeError, ValueError, OverflowError):  # ragged, or an int beyond float range
+        _fail(path, f"{what} is not an array of (float64) numbers of one shape")
+    squeezed = tuple(s for s in shape if s != 1)
+    if arr.size != math.prod(shape) or arr.squeeze().shape != squeezed:
         _fail(path, f"{what} has shape {arr.shape}, expected {shape}")
     if not np.all(np.isfinite(arr)):
         _fail(path, f"{what} contains non-finite numbers")
@@ -103,19 +183,24 @@ def network_from_dict(data, path="<dict>", custom_activations=None):
     from .model import Network
     from .validation import check_sizes
 
+    if custom_activations is not None and not isinstance(custom_activations, Mapping):
+        raise TypeError(f"custom_activations: expected a dict of name -> fastbp.Activation, "
+                        f"found {type(custom_activations).__name__}")
     if not isinstance(data, dict):
         _fail(path, "the top level is not a JSON object")
     missing = [k for k in ("sizes", "weights", "biases", "cost") if k not in data]
     if missing:
         _fail(path, f"missing field(s) {missing}")
-    version = data.get("version", FORMAT_VERSION)
-    if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION:
-        _fail(path, f"unsupported format version {version!r} (this fastbp reads up to "
-                    f"{FORMAT_VERSION})")
+    if data.get("format", FORMAT_NAME) != FORMAT_NAME:
+        _fail(path, f"format must be {FORMAT_NAME!r}, found {data['format']!r:.60}")
+    version = data.get("version", FORMAT_VERSION)  # network2.py's files have none
+    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
+        _fail(path, f"unsupported format version {version!r:.40} (this fastbp reads versions "
+                    f"1 to {FORMAT_VERSION})")
     try:
         sizes = check_sizes(data["sizes"])
     except (TypeError, ValueError) as exc:
-        _fail(path, f"sizes: {exc}")
+        _fail(path, str(exc))
     L = len(sizes) - 1
     cost = data["cost"]
     if not isinstance(cost, str) or COST_ALIASES.get(cost, cost) not in COSTS:
@@ -153,9 +238,13 @@ def network_from_dict(data, path="<dict>", custom_activations=None):
     weights = [_array(W[l], (sizes[l + 1], sizes[l]), f"weights[{l}]", path) for l in range(L)]
     biases = [_array(b[l], (sizes[l + 1],), f"biases[{l}]", path) for l in range(L)]
     input_scale = data.get("input_scale", 1.0)
-    if isinstance(input_scale, bool) or not isinstance(input_scale, (int, float)) \
-            or not math.isfinite(input_scale) or input_scale <= 0:
-        _fail(path, f"input_scale must be a positive finite number, found {input_scale!r}")
+    try:
+        valid = (type(input_scale) in _NUMBER_TYPES and math.isfinite(input_scale)
+                 and input_scale > 0)
+    except OverflowError:  # an int beyond the float range
+        valid = False
+    if not valid:
+        _fail(path, f"input_scale must be a positive finite number, found {input_scale!r:.40}")
     try:
         net = Network(sizes, activation=acts, cost=cost, dtype=np.dtype(dtype), seed=0,
                       input_scale=float(input_scale))
@@ -177,14 +266,15 @@ def load(path, custom_activations=None):
 
     Raises
     ------
+    TypeError
+        ``path`` is not a str or os.PathLike, or ``custom_activations`` not a dict.
+    FileNotFoundError, OSError
+        The file is missing or cannot be read.
     ValueError
         If the file is not valid JSON or breaks the schema (the message says where).
     """
-    try:
-        with open(path, "r") as f:
-            data = json.load(f, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON (truncated or edited?): {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not a text JSON file: {exc}") from exc
-    return network_from_dict(data, path, custom_activations)
+    if custom_activations is not None and not isinstance(custom_activations, Mapping):
+        raise TypeError(f"custom_activations: expected a dict of name -> fastbp.Activation, "
+                        f"found {type(custom_activations).__name__}")
+    path = check_path(path, "path")
+    return network_from_dict(read_json(path), path, custom_activations)

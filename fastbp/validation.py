@@ -7,6 +7,8 @@ expected and what was found.
 """
 import numbers
 import operator
+import os
+from collections.abc import Mapping, Set
 
 import numpy as np
 
@@ -14,6 +16,24 @@ from ._numba_options import jit
 
 #: Parameter dtypes fastbp computes in.
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+#: Integers reach the kernels as int64.
+INT64_MAX = int(np.iinfo(np.int64).max)
+
+#: Widest layer: the kernels' BLAS calls pass dimensions as 32-bit integers.
+MAX_WIDTH = 2**31 - 1
+
+#: Most parameters a network may have (the flat buffer is indexed with int64).
+MAX_PARAMETERS = 2**62
+
+
+def _short(value, limit=60):
+    """repr(value) cut to ``limit`` characters (safe for huge ints and arrays)."""
+    try:
+        text = repr(value)
+    except Exception:  # e.g. an int beyond sys.get_int_max_str_digits()
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 @jit
@@ -28,6 +48,8 @@ def all_finite(a):
     """True if every element of the numeric array ``a`` is finite (no copy)."""
     if a.dtype.kind in "iub" or a.size == 0:
         return True
+    if a.dtype not in FLOAT_DTYPES:  # float16, longdouble, byte-swapped: NumPy, not Numba
+        return bool(np.isfinite(a).all())
     if not a.flags.c_contiguous:
         a = np.ascontiguousarray(a)
     return bool(_all_finite(a))
@@ -44,21 +66,28 @@ def check_float_dtype(dtype, name="dtype"):
     return dt
 
 
-def check_int(value, name, minimum=None):
-    """A Python int (bools rejected) of at least ``minimum``."""
+def check_int(value, name, minimum=None, maximum=INT64_MAX):
+    """A Python int (bools rejected) in [minimum, maximum]; by default it must fit in int64."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer, found {type(value).__name__} {value!r}")
+        raise TypeError(f"{name}: expected an integer, found {type(value).__name__} "
+                        f"{_short(value)}")
     value = operator.index(value)
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, found {value}")
+        raise ValueError(f"{name}: expected an integer >= {minimum}, found {_short(value)}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name}: expected an integer <= {maximum}, found {_short(value)}")
     return value
 
 
 def check_float(value, name, minimum=None, maximum=None, strict_min=False, strict_max=False):
     """A finite real number within the given bounds, returned as float."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, found {type(value).__name__} {value!r}")
-    value = float(value)
+        raise TypeError(f"{name}: expected a real number, found {type(value).__name__} "
+                        f"{_short(value)}")
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the float range
+        raise ValueError(f"{name}: expected a finite number, found {_short(value)}") from None
     if not np.isfinite(value):
         raise ValueError(f"{name}: expected a finite number, found {value}")
     if minimum is not None and (value <= minimum if strict_min else value < minimum):
@@ -71,15 +100,67 @@ def check_float(value, name, minimum=None, maximum=None, strict_min=False, stric
 
 
 def check_sizes(sizes):
-    """Layer widths: a sequence of at least two positive ints."""
-    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+    """Layer widths: an ordered sequence of at least two ints from 1 to MAX_WIDTH.
+
+    Sets and mappings are refused (their order is not the layers' order), and
+    so are networks of more than MAX_PARAMETERS parameters. A network that is
+    merely too large for the machine's memory gets NumPy's MemoryError when
+    its parameters are allocated.
+    """
+    if (isinstance(sizes, (str, bytes, Set, Mapping)) or not hasattr(sizes, "__len__")
+            or (isinstance(sizes, np.ndarray) and sizes.ndim != 1)):
         raise TypeError(f"sizes: expected a sequence of layer widths such as [784, 30, 10], "
                         f"found {type(sizes).__name__}")
-    sizes = tuple(check_int(s, f"sizes[{i}]", minimum=1) for i, s in enumerate(sizes))
+    sizes = tuple(check_int(s, f"sizes[{i}]", minimum=1, maximum=MAX_WIDTH)
+                  for i, s in enumerate(sizes))
     if len(sizes) < 2:
         raise ValueError(f"sizes: expected at least two layers (input and output), "
                          f"found {len(sizes)}")
+    n_parameters = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    if n_parameters > MAX_PARAMETERS:
+        raise ValueError(f"sizes: expected at most {MAX_PARAMETERS} parameters in all, "
+                         f"found {n_parameters} for sizes {list(sizes)}")
     return sizes
+
+
+def check_seed(seed, name="seed"):
+    """A np.random.Generator from ``seed``: None, an int >= 0, a Generator, BitGenerator or SeedSequence.
+
+    A Generator is returned as it is (drawing from it advances the caller's).
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, (np.random.BitGenerator, np.random.SeedSequence)):
+        return np.random.default_rng(seed)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name}: expected None, an integer >= 0 or a np.random.Generator, "
+                        f"found {type(seed).__name__} {_short(seed)}")
+    if seed < 0:
+        raise ValueError(f"{name}: expected an integer >= 0, found {_short(seed)}")
+    return np.random.default_rng(operator.index(seed))
+
+
+def check_choice(value, name, choices):
+    """``value`` if it is one of the strings ``choices``, else TypeError/ValueError naming ``name``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected one of {list(choices)}, found "
+                        f"{type(value).__name__} {_short(value)}")
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {list(choices)}, found {value!r}")
+    return value
+
+
+def check_path(path, name="path"):
+    """``path`` as a str (via os.fspath); int file descriptors and other types are refused."""
+    if isinstance(path, (bool, int)) or not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"{name}: expected a file path (str or os.PathLike), found "
+                        f"{type(path).__name__} {_short(path)}")
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not path or "\0" in path:
+        raise ValueError(f"{name}: expected a file path, found {path!r}")
+    return path
 
 
 def _as_numeric_array(X, name):
@@ -167,6 +248,8 @@ def check_labels(y, n, n_classes, name="y"):
     """Integer labels of shape (n,) in [0, n_classes); one-hot rows are reduced by argmax."""
     arr = _as_numeric_array(y, name)
     if arr.ndim == 2 and arr.shape == (n, n_classes):
+        if not all_finite(arr):
+            raise ValueError(f"{name}: contains NaN or infinite values")
         return np.argmax(arr, axis=1)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"{name}: expected integer labels of shape ({n},) or one-hot of shape "
@@ -174,11 +257,10 @@ def check_labels(y, n, n_classes, name="y"):
     if arr.dtype.kind == "f":
         if not all_finite(arr) or np.any(arr != np.round(arr)):
             raise ValueError(f"{name}: expected integer class labels, found non-integer values")
-    arr = arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
+    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):  # before the cast to int64
         raise ValueError(f"{name}: labels must lie in [0, {n_classes}), found range "
                          f"[{arr.min()}, {arr.max()}]")
-    return arr
+    return arr.astype(np.int64)
 
 
 def one_hot(labels, n_classes, dtype, name="y"):
