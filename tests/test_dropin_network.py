@@ -258,3 +258,22 @@ def test_list_is_left_shuffled_even_when_training_stops_early():
         random.setstate(state)
         random.shuffle(expected)  # the one shuffle of the epoch that failed
     assert [id(t) for t in training_data] == [id(t) for t in expected]
+
+
+def test_inputs_in_other_shapes_give_the_same_steps():
+    """Columns take one fast copy; 1-D arrays and nested lists the checked loop: same result."""
+    data = make_data(12, seed=10)
+    variants = [data,
+                [(x.ravel(), y) for x, y in data],
+                [(x.tolist(), y.tolist()) for x, y in data],
+                [(x.astype(np.float32), y) for x, y in data[:6]] + data[6:]]
+    results = []
+    for variant in variants:
+        with global_random_state(2):
+            net = network.Network(SIZES)
+            net.update_mini_batch(variant, 0.5)
+        results.append(copy_params(net))
+    for other, tol in zip(results[1:], (0.0, 0.0, 1e-6)):  # float32 inputs: rounded first
+        for a, b in zip(results[0][0] + results[0][1], other[0] + other[1]):
+            np.testing.assert_allclose(a, b, rtol=0, atol=tol)
+    assert not np.array_equal(results[0][0][0], results[3][0][0])  # float32 really differs
