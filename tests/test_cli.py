@@ -19,9 +19,6 @@ from fastbp import cli
 
 pytest.importorskip("sklearn")  # the default data set, digits, comes with scikit-learn
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
 def run_main(capsys, *argv):
     code = cli.main(list(argv))
     captured = capsys.readouterr()
@@ -29,8 +26,10 @@ def run_main(capsys, *argv):
 
 
 def subprocess_env():
+    """The environment for ``python -m fastbp``: the same fastbp as this process imports."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    package_parent = str(Path(fastbp.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = package_parent + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
