@@ -284,8 +284,8 @@ def test_partial_fit_matches_sklearn():
 
 
 def test_partial_fit_regressor_and_errors():
-    sk, fb = SkRegressor(hidden_layer_sizes=(5,), solver="sgd", random_state=0), MLPRegressor(hidden_layer_sizes=(5,), solver="sgd",
-                                                                          random_state=0)
+    params = dict(hidden_layer_sizes=(5,), solver="sgd", random_state=0)
+    sk, fb = SkRegressor(**params), MLPRegressor(**params)
     for _ in range(3):
         sk.partial_fit(X, Y)
         fb.partial_fit(X, Y)
@@ -323,7 +323,8 @@ def test_warm_start_from_copied_weights_matches_sklearn():
 
 
 def test_coefs_are_views_into_the_network():
-    reg = _quiet_fit(MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", max_iter=2, random_state=0), X, Y)
+    reg = _quiet_fit(MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", max_iter=2,
+                                  random_state=0), X, Y)
     assert reg.coefs_[0].shape == (X.shape[1], 5)
     np.testing.assert_array_equal(reg.coefs_[0], reg._net.weights[0].T)
     assert np.shares_memory(reg.coefs_[1], reg._net._theta)
@@ -419,7 +420,8 @@ def test_custom_activation_matches_numpy_reference(softplus):
 def test_pickle_and_deepcopy_keep_the_model(softplus):
     for make, y in ((lambda: MLPClassifier((5,), activation=softplus, solver="adam",
                                            max_iter=3, random_state=0), Y_BINARY),
-                    (lambda: MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", max_iter=3, random_state=0), Y)):
+                    (lambda: MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", max_iter=3,
+                                          random_state=0), Y)):
         for copier in (lambda e: pickle.loads(pickle.dumps(e)), copy.deepcopy):
             est, twin = _quiet_fit(make(), X, y), _quiet_fit(make(), X, y)
             clone_ = copier(est)
@@ -459,8 +461,8 @@ def test_invalid_parameters_name_the_argument(params, error, match):
 def test_regressor_rejects_poisson_and_reports_divergence():
     with pytest.raises(ValueError, match="loss"):
         MLPRegressor(loss="poisson").fit(X, Y)
-    huge = MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", learning_rate_init=10.0, momentum=0.0, max_iter=50,
-                        random_state=0)
+    huge = MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", learning_rate_init=10.0,
+                        momentum=0.0, max_iter=50, random_state=0)
     with pytest.raises(ValueError, match="non-finite"):
         _quiet_fit(huge, X, Y * 1e150)
     assert all(np.isfinite(c).all() for c in huge.coefs_)  # the last finite weights
