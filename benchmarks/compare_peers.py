@@ -116,6 +116,19 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+def git_commit():
+    """The commit of the repository this script is in (with "+dirty" if modified), or None."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, text=True,
+                                capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=here, text=True, capture_output=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
 def load_data(n_rows, n_test, seed):
     """uint8 images (n, 784) and int64 labels: Fashion-MNIST, or synthetic of its shape."""
     if all(os.path.exists(os.path.join(FASHION_MNIST_DIR, f)) for f in FASHION_FILES.values()):
@@ -556,7 +569,8 @@ def report(results, impls):
     """The tables, as Markdown text."""
     configs = list(results["configs"])
     mm = results["matmul"]
-    lines = [f"compare_peers {results['date']} on {results['machine']['cpu']} "
+    lines = [f"compare_peers {results['date']}, fastbp {results['fastbp_commit']}, "
+             f"on {results['machine']['cpu']} "
              f"({results['machine']['cpus']} CPUs), data: {results['data']}, "
              f"{results['rows']} training rows, median of {results['repeats']} epochs "
              f"after 1 warm-up epoch."]
@@ -683,7 +697,7 @@ def main(argv=None):
                    "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(),
                                "platform": platform.platform(),
                                "python": platform.python_version()},
-                   "data": source, "rows": n, "test_rows": int(data["x_test"].shape[0]),
+                   "fastbp_commit": git_commit(), "data": source, "rows": n, "test_rows": int(data["x_test"].shape[0]),
                    "repeats": args.repeats, "seed": args.seed, "threads": args.threads,
                    "thread_variables": {v: os.environ.get(v) for v in THREAD_VARIABLES},
                    "configs": {}}
