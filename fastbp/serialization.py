@@ -77,6 +77,7 @@ def write_json_atomic(path, data):
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=folder)
     try:
+        _set_final_mode(fd, path)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f)
             f.flush()
@@ -93,6 +94,36 @@ def write_json_atomic(path, data):
         finally:
             os.close(dir_fd)
     except OSError:
+        pass
+
+
+def _umask():
+    """The process's umask (from /proc on Linux, else by setting and restoring it)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _set_final_mode(fd, path):
+    """Give the temporary file the mode ``path`` will have: its current one, else 0o666 - umask.
+
+    mkstemp creates files readable by their owner only; without this, every
+    save would leave the model file with mode 0600.
+    """
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_umask()
+    try:
+        os.fchmod(fd, mode)
+    except (OSError, AttributeError):  # no fchmod (Windows) or not permitted: keep mkstemp's
         pass
 
 
