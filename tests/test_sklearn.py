@@ -466,3 +466,13 @@ def test_regressor_rejects_poisson_and_reports_divergence():
     with pytest.raises(ValueError, match="non-finite"):
         _quiet_fit(huge, X, Y * 1e150)
     assert all(np.isfinite(c).all() for c in huge.coefs_)  # the last finite weights
+
+
+def test_verbose_prints_scikit_learns_lines(capsys):
+    params = dict(hidden_layer_sizes=(4,), solver="sgd", max_iter=2, random_state=0,
+                  verbose=True)
+    _quiet_fit(SkClassifier(**params), X, Y_MULTICLASS)
+    expected = capsys.readouterr().out
+    _quiet_fit(MLPClassifier(**params), X, Y_MULTICLASS)
+    out = capsys.readouterr().out
+    assert out.startswith("Iteration 1, loss = ") and out == expected
