@@ -76,20 +76,23 @@ def _run(args):
     for label, cls, sizes, eta, cost, init in cases:
         warm = cls(sizes)
         compile_s = _timed(lambda: warm.SGD(training_data[:20], 1, 10, eta))
-        convert_s = _timed(lambda: warm._examples(training_data, "training_data"))
         fast = []
         for _ in range(args.repeats):
             net = cls(sizes)
             fast.append(_timed(lambda: net.SGD(training_data, 1, 10, eta)))
+        # The list-to-array part of those epochs (after them: a process's first large
+        # allocation also pays for the operating system's first touch of the memory).
+        convert_s = statistics.median(
+            _timed(lambda: warm._examples(training_data, "training_data")) for _ in range(3))
         book = []
         for _ in range(args.book_repeats):
             weights, biases = ref.init_parameters(sizes, init)
             data = list(training_data)
             book.append(_timed(lambda: ref.sgd(weights, biases, data, 1, 10, eta, cost)))
         rows.append((label, compile_s, fast, book))
-        print(f"{label}: first call {compile_s:.2f} s, list-to-array conversion "
-              f"{convert_s:.3f} s, fastbp epochs "
-              f"{', '.join(f'{t:.3f}' for t in fast)} s, per-example loop "
+        print(f"{label}: first call {compile_s:.2f} s; fastbp epochs "
+              f"{', '.join(f'{t:.3f}' for t in fast)} s (list-to-array conversion in each: "
+              f"about {convert_s:.3f} s); per-example loop "
               f"{', '.join(f'{t:.2f}' for t in book)} s", flush=True)
 
     print()
