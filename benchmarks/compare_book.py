@@ -124,6 +124,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.blas_threads:
         from threadpoolctl import threadpool_limits
+        import fastbp.network  # noqa: F401  (load NumPy's and SciPy's BLAS before limiting them)
         with threadpool_limits(limits=args.blas_threads, user_api="blas"):
             _run(args)
     else:
