@@ -33,6 +33,10 @@ PARALLEL_MIN_ELEMENTS = 1 << 16
 jit = numba.njit(**JIT_OPTIONS)
 jit_parallel = numba.njit(**PARALLEL_JIT_OPTIONS)
 jit_reduction = numba.njit(**REDUCTION_JIT_OPTIONS)
+# The stages of the epoch driver are inlined into it at Numba-IR level: each
+# separately compiled function is linked, optimised and code-generated again in
+# every caller, which multiplied compile time. They stay callable from Python.
+jit_inline = numba.njit(**JIT_OPTIONS, inline="always")
 
 # Custom activations reach the kernels as first-class function objects, a
 # feature Numba still labels experimental; it is exercised by fastbp's tests.

@@ -10,7 +10,7 @@ import llvmlite.binding as llvm
 from numba import types
 from numba.extending import get_cython_function_address
 
-from ._numba_options import jit, jit_reduction
+from ._numba_options import jit, jit_inline, jit_reduction
 
 for _name in ("dgemm", "sgemm"):
     llvm.add_symbol("fastbp_" + _name,
@@ -71,7 +71,7 @@ def _gemm_nt_few_rows(alpha, A, B, beta, C):
         i += 1
 
 
-@jit_reduction
+@jit_inline
 def _scale_rows(C, i0, i1, beta):
     for i in range(i0, i1):
         if beta == 0.0:
@@ -228,3 +228,27 @@ def gemm(trans_a, trans_b, alpha, A, B, beta, C, scratch_int, scratch_char, scra
         _dgemm(*args)
     else:
         _sgemm(*args)
+
+
+# The kernels call these: the transpose flags are computed at run time (they
+# are always the same values), so one compiled gemm serves every call site
+# instead of one specialisation per combination of literal flags.
+@jit_inline
+def gemm_nt(alpha, A, B, beta, C, scratch_int, scratch_char, scratch_scalar):
+    """C <- alpha A B^T + beta C."""
+    no = C.shape[0] < 0
+    gemm(no, not no, alpha, A, B, beta, C, scratch_int, scratch_char, scratch_scalar)
+
+
+@jit_inline
+def gemm_nn(alpha, A, B, beta, C, scratch_int, scratch_char, scratch_scalar):
+    """C <- alpha A B + beta C."""
+    no = C.shape[0] < 0
+    gemm(no, no, alpha, A, B, beta, C, scratch_int, scratch_char, scratch_scalar)
+
+
+@jit_inline
+def gemm_tn(alpha, A, B, beta, C, scratch_int, scratch_char, scratch_scalar):
+    """C <- alpha A^T B + beta C."""
+    no = C.shape[0] < 0
+    gemm(not no, no, alpha, A, B, beta, C, scratch_int, scratch_char, scratch_scalar)

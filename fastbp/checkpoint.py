@@ -13,6 +13,8 @@ import zipfile
 
 import numpy as np
 
+from .serialization import _set_final_mode
+
 CHECKPOINT_VERSION = 1
 
 #: Bit generators a checkpoint may name; nothing else is looked up from a file.
@@ -38,6 +40,7 @@ def write_checkpoint(path, theta, v1, v2, step, rng, epochs_done, history, setti
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=folder)
     try:
+        _set_final_mode(fd, path)
         with os.fdopen(fd, "wb") as f:
             np.savez(f, theta=theta, v1=v1, v2=v2,
                      meta=np.array(json.dumps(meta, default=_json_default)))

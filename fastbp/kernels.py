@@ -32,11 +32,13 @@ import math
 
 import numpy as np
 
-from numba import prange
+import numba
+from numba import prange, types
+from numba.extending import intrinsic
 
-from ._numba_options import PARALLEL_MIN_ELEMENTS, jit, jit_parallel, jit_reduction
+from ._numba_options import PARALLEL_MIN_ELEMENTS, jit, jit_inline, jit_parallel, jit_reduction
 from .activations import CUSTOM, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
-from .blas import gemm
+from .blas import gemm_nn, gemm_nt, gemm_tn
 from .costs import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC
 
 # Status codes returned by the training driver.
@@ -49,32 +51,69 @@ REG_L2 = 1
 REG_L1 = 2
 
 
-@jit
+@intrinsic
+def _element_pointer(typingctx, arr, index):
+    """Pointer to arr[index] (no bounds check)."""
+    sig = types.CPointer(arr.dtype)(arr, index)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.gep(ary.data, [args[1]])
+    return sig, codegen
+
+
+@jit_inline
 def matrix_view(buf, start, rows, cols):
-    """The (rows, cols) row-major block of the flat ``buf`` starting at ``start``."""
-    return buf[start:start + rows * cols].reshape((rows, cols))
+    """The (rows, cols) row-major block of the flat ``buf`` starting at ``start``.
+
+    Built from a pointer, without ``reshape``'s checks (whose error messages
+    alone cost seconds of compile time): the Python layer sizes every buffer.
+    The view does not keep ``buf`` alive, so it must not outlive the kernel
+    call; Python code uses :func:`numpy_matrix_view` instead.
+    """
+    return numba.carray(_element_pointer(buf, start), (rows, cols))
 
 
-@jit
+def numpy_matrix_view(buf, start, rows, cols):
+    """matrix_view for Python callers: a NumPy view that keeps ``buf`` alive."""
+    return buf[start:start + rows * cols].reshape(rows, cols)
+
+
+def layer_weights(theta, layout, l):
+    """W^{l+1} of shape (n_out, n_in), a NumPy view into theta (for Python callers)."""
+    return numpy_matrix_view(theta, layout[l, 2], layout[l, 1], layout[l, 0])
+
+
+def layer_biases(theta, layout, l):
+    """b^{l+1} of shape (n_out,), a NumPy view into theta (for Python callers)."""
+    return theta[layout[l, 3]:layout[l, 3] + layout[l, 1]]
+
+
+def layer_rows(buf, layout, l, rows, cmax):
+    """Layer l's (rows, n_out) block of a Z/A/Delta buffer, a NumPy view (for Python callers)."""
+    return numpy_matrix_view(buf, cmax * layout[l, 4], rows, layout[l, 1])
+
+
+@jit_inline
 def weights_of(theta, layout, l):
     """W^{l+1} of shape (n_out, n_in), a view into theta."""
     return matrix_view(theta, layout[l, 2], layout[l, 1], layout[l, 0])
 
 
-@jit
+@jit_inline
 def biases_of(theta, layout, l):
     """b^{l+1} of shape (n_out,), a view into theta."""
     start = layout[l, 3]
     return theta[start:start + layout[l, 1]]
 
 
-@jit
+@jit_inline
 def layer_block(buf, layout, l, rows, cmax):
     """Layer l's (rows, n_out) block of a flat Z/A/Delta buffer."""
     return matrix_view(buf, cmax * layout[l, 4], rows, layout[l, 1])
 
 
-@jit
+@jit_inline
 def activate_row(Z, b, A, i, code, f):
     """Row i: Z[i] <- Z[i] + b, A[i] <- f(Z[i]), the forward pass's element-wise step."""
     cols = Z.shape[1]
@@ -119,7 +158,7 @@ def activate_row(Z, b, A, i, code, f):
             A[i, j] = z
 
 
-@jit
+@jit_inline
 def fprime_row(D, Z, A, i, code, fprime):
     """Row i: D[i] <- D[i] (.) f'(Z[i]), the Hadamard product of BP1 and BP2.
 
@@ -157,7 +196,7 @@ def _fprime_rows_parallel(D, Z, A, code, fprime):
         fprime_row(D, Z, A, i, code, fprime)
 
 
-@jit
+@jit_inline
 def add_bias_and_activate(Z, b, A, code, f):
     """Z <- Z + b (row-wise), A <- f(Z); on all threads for blocks of PARALLEL_MIN_ELEMENTS or more."""
     if Z.shape[0] > 1 and Z.size >= PARALLEL_MIN_ELEMENTS:
@@ -167,7 +206,7 @@ def add_bias_and_activate(Z, b, A, code, f):
             activate_row(Z, b, A, i, code, f)
 
 
-@jit
+@jit_inline
 def multiply_by_fprime(D, Z, A, code, fprime):
     """D <- D (.) f'(Z) (BP1/BP2's Hadamard product); threaded like add_bias_and_activate."""
     if code == LINEAR:
@@ -179,7 +218,7 @@ def multiply_by_fprime(D, Z, A, code, fprime):
             fprime_row(D, Z, A, i, code, fprime)
 
 
-@jit
+@jit_inline
 def forward_pass(rows, theta, arch, work):
     """Z^l and A^l of every layer for the first ``rows`` rows of work's X0."""
     layout, codes, slots, fs, fprimes = arch
@@ -190,12 +229,12 @@ def forward_pass(rows, theta, arch, work):
         W = weights_of(theta, layout, l)
         Z = layer_block(Zbuf, layout, l, rows, cmax)
         A = layer_block(Abuf, layout, l, rows, cmax)
-        gemm(False, True, 1.0, A_prev, W, 0.0, Z, iscratch, cscratch, sscratch)
+        gemm_nt(1.0, A_prev, W, 0.0, Z, iscratch, cscratch, sscratch)
         add_bias_and_activate(Z, biases_of(theta, layout, l), A, codes[l], fs[slots[l]])
         A_prev = A
 
 
-@jit
+@jit_inline
 def chunk_cost(rows, cost, arch, work):
     """Sum over the chunk's rows of the per-example cost C_x (from Z^L, A^L, Y0)."""
     layout, codes, slots, fs, fprimes = arch
@@ -235,7 +274,7 @@ def chunk_cost(rows, cost, arch, work):
     return total
 
 
-@jit
+@jit_inline
 def output_delta(rows, cost, arch, work):
     """BP1: Delta^L from A^L, Y0 and the cost, into the last layer's Delta block."""
     layout, codes, slots, fs, fprimes = arch
@@ -252,7 +291,7 @@ def output_delta(rows, cost, arch, work):
         multiply_by_fprime(D, Z, A, codes[last], fprimes[slots[last]])
 
 
-@jit
+@jit_inline
 def backward_pass(rows, theta, arch, work):
     """BP2: Delta^l = (Delta^{l+1} W^{l+1}) (.) f'(Z^l) for l = L-1 .. 1."""
     layout, codes, slots, fs, fprimes = arch
@@ -262,13 +301,13 @@ def backward_pass(rows, theta, arch, work):
         W = weights_of(theta, layout, l)
         D_next = layer_block(Dbuf, layout, l, rows, cmax)
         D = layer_block(Dbuf, layout, l - 1, rows, cmax)
-        gemm(False, False, 1.0, D_next, W, 0.0, D, iscratch, cscratch, sscratch)
+        gemm_nn(1.0, D_next, W, 0.0, D, iscratch, cscratch, sscratch)
         multiply_by_fprime(D, layer_block(Zbuf, layout, l - 1, rows, cmax),
                            layer_block(Abuf, layout, l - 1, rows, cmax),
                            codes[l - 1], fprimes[slots[l - 1]])
 
 
-@jit
+@jit_inline
 def accumulate_gradients(rows, accumulate, arch, work, G):
     """BP4 and BP3: grad W^l (+)= (Delta^l)^T A^{l-1}, grad b^l (+)= column sums of Delta^l.
 
@@ -281,18 +320,19 @@ def accumulate_gradients(rows, accumulate, arch, work, G):
     A_prev = X0[:rows]
     for l in range(layout.shape[0]):
         D = layer_block(Dbuf, layout, l, rows, cmax)
-        gemm(True, False, 1.0, D, A_prev, beta, weights_of(G, layout, l),
+        gemm_tn(1.0, D, A_prev, beta, weights_of(G, layout, l),
              iscratch, cscratch, sscratch)
         gb = biases_of(G, layout, l)
         if not accumulate:
-            gb[:] = 0.0
+            for j in range(gb.shape[0]):
+                gb[j] = 0.0
         for i in range(rows):
             for j in range(D.shape[1]):
                 gb[j] += D[i, j]
         A_prev = layer_block(Abuf, layout, l, rows, cmax)
 
 
-@jit
+@jit_inline
 def gather_rows(X, Y, index, start, rows, x_scale, work):
     """X0[i] <- x_scale * X[index[start + i]], Y0[i] <- Y[index[start + i]] for i < rows.
 
@@ -310,7 +350,7 @@ def gather_rows(X, Y, index, start, rows, x_scale, work):
                 Y0[i, j] = Y[r, j]
 
 
-@jit
+@jit_inline
 def gradient_sums(X, Y, index, start, stop, x_scale, cost, theta, arch, work, G):
     """Sum over the rows index[start:stop] of dC_x/dtheta, into G, chunk by chunk.
 
@@ -330,7 +370,8 @@ def gradient_sums(X, Y, index, start, stop, x_scale, cost, theta, arch, work, G)
         accumulate_gradients(rows, not first, arch, work, G)
         first = False
     if first:
-        G[:] = 0.0
+        for p in range(G.shape[0]):
+            G[p] = 0.0
     return total_cost
 
 
@@ -445,7 +486,7 @@ def update_block(w, g, w_next, v1, v2, inv_m, eta, l2, l1, momentum, nesterov, a
     return check
 
 
-@jit
+@jit_inline
 def apply_update(theta, theta_next, G, v1, v2, layout, inv_m, eta, hyper, options):
     """One optimisation step from theta into theta_next, layer by layer.
 
@@ -534,5 +575,6 @@ def sgd_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, c
         done += 1
         cost_sum += batch_cost
     if in_spare:
-        theta[:] = cur
+        for p in range(theta.shape[0]):  # a loop: slice assignment's checks cost compile time
+            theta[p] = cur[p]
     return status, done, cost_sum

@@ -150,8 +150,8 @@ class Network:
         self._layout = layout
         self.n_parameters = offset
         self._theta = np.zeros(offset, dtype=self.dtype)
-        self._weight_views = [kernels.weights_of(self._theta, layout, l) for l in range(n_layers)]
-        self._bias_views = [kernels.biases_of(self._theta, layout, l) for l in range(n_layers)]
+        self._weight_views = [kernels.layer_weights(self._theta, layout, l) for l in range(n_layers)]
+        self._bias_views = [kernels.layer_biases(self._theta, layout, l) for l in range(n_layers)]
 
     def _build_arch(self):
         customs = []
@@ -355,8 +355,8 @@ class Network:
                               self.cost_function.code, self._theta, self._arch, work, G)
         G /= n
         L = len(self.sizes) - 1
-        return ([kernels.biases_of(G, self._layout, l).copy() for l in range(L)],
-                [kernels.weights_of(G, self._layout, l).copy() for l in range(L)])
+        return ([kernels.layer_biases(G, self._layout, l).copy() for l in range(L)],
+                [kernels.layer_weights(G, self._layout, l).copy() for l in range(L)])
 
     def trace(self, X, Y):
         """The per-layer z, a and delta of a batch, for study and for tests.
@@ -379,7 +379,7 @@ class Network:
         kernels.output_delta(n, self.cost_function.code, self._arch, work)
         kernels.backward_pass(n, self._theta, self._arch, work)
         L = len(self.sizes) - 1
-        block = lambda buf, l: kernels.layer_block(buf, self._layout, l, n, n).copy()  # noqa: E731
+        block = lambda buf, l: kernels.layer_rows(buf, self._layout, l, n, n).copy()  # noqa: E731
         return {"z": [block(work[2], l) for l in range(L)],
                 "a": [work[0][:n].copy()] + [block(work[3], l) for l in range(L)],
                 "delta": [block(work[4], l) for l in range(L)]}

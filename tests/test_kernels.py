@@ -3,7 +3,7 @@
 The kernels are called directly with a Network's architecture tuple
 (``net._arch``), flat parameters (``net._theta``) and a workspace from
 ``net._workspace(cmax)``, as model.py calls them; the results are read back
-from the workspace's flat Z/A/Delta buffers with ``kernels.layer_block``.
+from the workspace's flat Z/A/Delta buffers with ``kernels.layer_rows``.
 Then whole epochs (``net._train_epoch`` and ``fit(shuffle=False)``) are
 compared with the reference's epoch in the same mini-batch order.
 """
@@ -66,7 +66,7 @@ def load_chunk(net, X, Y, index, cmax):
 
 def block(net, work, which, l, rows):
     """Layer l's (rows, n_out) block of work's Z (which=2), A (3) or Delta (4) buffer."""
-    return kernels.layer_block(work[which], net._layout, l, rows, work[0].shape[0])
+    return kernels.layer_rows(work[which], net._layout, l, rows, work[0].shape[0])
 
 
 def reference_traces(ref, X, Y):
@@ -254,12 +254,12 @@ def test_apply_update_matches_reference_step(reg_kind, momentum, nesterov):
     net.set_parameters(theta)
     ref = ReferenceNetwork.from_fastbp(net)
     L = len(net.sizes) - 1
-    ref.velocity_w = [kernels.weights_of(velocity, net._layout, l).copy() for l in range(L)]
-    ref.velocity_b = [kernels.biases_of(velocity, net._layout, l).copy().reshape(-1, 1)
+    ref.velocity_w = [kernels.layer_weights(velocity, net._layout, l).copy() for l in range(L)]
+    ref.velocity_b = [kernels.layer_biases(velocity, net._layout, l).copy().reshape(-1, 1)
                       for l in range(L)]
     regularization = {kernels.REG_NONE: "l2", kernels.REG_L2: "l2", kernels.REG_L1: "l1"}[reg_kind]
-    ref.sgd_step([kernels.biases_of(G, net._layout, l) for l in range(L)],
-                 [kernels.weights_of(G, net._layout, l) for l in range(L)], m, eta,
+    ref.sgd_step([kernels.layer_biases(G, net._layout, l) for l in range(L)],
+                 [kernels.layer_weights(G, net._layout, l) for l in range(L)], m, eta,
                  lmbda=reg if reg_kind != kernels.REG_NONE else 0.0, n=1,
                  regularization=regularization, momentum=momentum, nesterov=nesterov)
 
