@@ -1,4 +1,4 @@
-"""fastbp.distributed: data-parallel training equals single-process training on the same mini-batches.
+"""fastbp.distributed: data-parallel training equals single-process training on the same batches.
 
 Three layers:
 
@@ -140,7 +140,9 @@ def test_single_process_equals_numpy_reference(rng):
 def test_single_process_uint8_float32_and_evaluation(rng):
     X = rng.integers(0, 256, (30, 6)).astype(np.uint8)
     y = rng.integers(0, 2, 30)
-    make = lambda: fastbp.Network([6, 4, 2], dtype=np.float32, input_scale=1 / 255, seed=1)  # noqa: E731
+    def make():
+        return fastbp.Network([6, 4, 2], dtype=np.float32, input_scale=1 / 255, seed=1)
+
     net, twin = make(), make()
     expected = net.fit(X, y, 2, 7, 0.5, evaluation_data=(X[:9], y[:9]), seed=3)
     history = distributed.fit(twin, X, y, 2, 7, 0.5, evaluation_data=(X[:9], y[:9]), seed=3)
@@ -298,8 +300,11 @@ def test_thread_ranks_evaluation_callback_and_shared_seed(rng):
         rows = shard_rows(30, comm)
         er = slice(int(eval_offsets[comm.rank]), int(eval_offsets[comm.rank + 1]))
         calls = []
-        # rank 2 asks to stop after the second epoch: all ranks stop there
-        cb = lambda n_, epoch, h: calls.append(epoch) or (comm.rank == 2 and epoch == 1)  # noqa: E731
+
+        def cb(net_, epoch, history):  # rank 2 stops after the second epoch: all ranks do
+            calls.append(epoch)
+            return comm.rank == 2 and epoch == 1
+
         history = distributed.fit(rank_net, X[rows], y[rows], 3, 6, 1.0, seed=8, comm=comm,
                                   evaluation_data=(Xe[er], ye[er]), callback=cb)
         return history, calls
