@@ -407,7 +407,8 @@ H_BETA2 = 3
 H_EPSILON = 4
 H_STEP = 5         # Adam's step count t, advanced by the kernel
 H_TRUST = 6        # LARS trust coefficient; 0 turns LARS off
-N_HYPER = 7
+H_WEIGHT_SQ_SUM = 7  # with O_REG_PER_BATCH: sum over steps of ||W||^2 before the step (loss reports)
+N_HYPER = 8
 
 # Slots of the int64 ``options`` array.
 O_OPTIMIZER = 0    # OPT_SGD or OPT_ADAM
@@ -511,10 +512,13 @@ def apply_update(theta, theta_next, G, v1, v2, layout, inv_m, eta, hyper, option
         t = hyper[H_STEP]
         adam_lr = eta * math.sqrt(1.0 - beta2 ** t) / (1.0 - beta1 ** t)
     check = 0.0
+    per_batch = options[O_REG_PER_BATCH] == 1
     for l in range(layout.shape[0]):
         w0 = layout[l, 2]
         b0 = layout[l, 3]
         b1 = b0 + layout[l, 1]
+        if per_batch:
+            hyper[H_WEIGHT_SQ_SUM] += squared_norm(theta[w0:b0])
         eta_w = eta
         if trust > 0.0 and not adam:
             w_norm = math.sqrt(squared_norm(theta[w0:b0]))

@@ -33,10 +33,8 @@ Differences from scikit-learn
   clips probabilities to [eps, 1 - eps]), so losses of confidently wrong
   predictions can be larger than scikit-learn's; gradients are the same.
 - ``loss_curve_`` with ``alpha > 0``: scikit-learn adds the penalty
-  ``0.5 alpha ||W||^2`` of the weights before each mini-batch's step. The
-  kernel reports the weights about 16 times per epoch; between those points
-  the penalty is interpolated linearly, which is exact when an epoch has at
-  most 16 mini-batches and otherwise off by far less than the loss's noise.
+  ``0.5 alpha ||W||^2`` of the weights before each mini-batch's step; the
+  kernel sums ||W||^2 over the steps as it goes (hyper[H_WEIGHT_SQ_SUM]).
 """
 import numbers
 import warnings
@@ -479,34 +477,21 @@ class _BaseMLP(BaseEstimator):
         """One epoch in one kernel call; returns (sum of example costs, sum of ||W||^2 over steps).
 
         The second sum runs over the mini-batches, each term the squared norm
-        of the weights before that batch's step (scikit-learn's penalty);
-        it is read at the ~16 points where the kernel returns and linear in
-        between (exact when every segment is a single mini-batch).
+        of the weights before that batch's step (scikit-learn's penalty),
+        accumulated by the kernel.
         """
         net = self._net
         opt = self._optimizer
-        penalty = 0.0
-        progress = None
-        if self.alpha > 0:
-            knots = [(0, self._weight_sq_norm())]
-
-            def progress(done, total):
-                knots.append((done, self._weight_sq_norm()))
+        hyper = opt.state["hyper"]
+        hyper[kernels.H_WEIGHT_SQ_SUM] = 0.0
         try:
             data_sum = net._train_epoch(X, Y, order, batch_size, opt.eta, reg_kind, self.alpha,
-                                        opt.momentum, opt.nesterov, opt.state, self.n_iter_,
-                                        progress)
+                                        opt.momentum, opt.nesterov, opt.state, self.n_iter_)
         except DivergenceError as exc:
             raise ValueError("Solver produced non-finite parameter weights. The input data may "
                              "contain large values and need to be preprocessed.") from exc
-        if self.alpha > 0:
-            for (a, fa), (b, fb) in zip(knots[:-1], knots[1:]):
-                # sum_{k=a}^{b-1} f(k) for f linear between f(a) and f(b)
-                penalty += (b - a) * fa + (fb - fa) * (b - a - 1) / 2.0
+        penalty = float(hyper[kernels.H_WEIGHT_SQ_SUM]) if self.alpha > 0 else 0.0
         return data_sum, penalty
-
-    def _weight_sq_norm(self):
-        return float(sum(np.dot(W.ravel(), W.ravel()) for W in self._net._weight_views))
 
     def _update_no_improvement_count(self, X_val, y_val):
         if self.early_stopping:
