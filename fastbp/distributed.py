@@ -72,8 +72,10 @@ __all__ = ["Communicator", "SingleProcess", "MPICommunicator", "get_communicator
            "shard_offsets", "local_batches", "fit"]
 
 #: Environment variables by which MPI launchers announce the number of ranks:
-#: MPICH's Hydra, Intel MPI and Slurm's PMI2 (PMI_SIZE), Open MPI, MVAPICH.
-LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+#: MPICH's Hydra, Intel MPI and Slurm's PMI2 (PMI_SIZE), Open MPI, MVAPICH,
+#: and Slurm's srun whatever its MPI plugin.
+LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE",
+                           "SLURM_STEP_NUM_TASKS")
 
 MPI_INSTALL_HINT = ('install mpi4py and an MPI runtime, e.g. pip install "fastbp[mpi]" mpich '
                     '(the mpich wheel provides mpiexec in the environment\'s bin folder)')
@@ -177,12 +179,9 @@ class MPICommunicator(Communicator):
 
 
 def _launcher_size():
-    """The number of ranks an MPI launcher announced in the environment, else 1."""
-    for name in LAUNCHER_SIZE_VARIABLES:
-        value = os.environ.get(name, "")
-        if value.isdigit():
-            return int(value)
-    return 1
+    """The largest number of ranks an MPI launcher announced in the environment, else 1."""
+    sizes = [int(v) for v in map(os.environ.get, LAUNCHER_SIZE_VARIABLES) if v and v.isdigit()]
+    return max(sizes, default=1)
 
 
 def get_communicator(comm=None):
@@ -192,7 +191,8 @@ def get_communicator(comm=None):
     ----------
     comm : Communicator, mpi4py.MPI.Comm or None
         None picks: MPI's COMM_WORLD when this process was started by an MPI
-        launcher (``mpiexec``/``srun``) with more than one rank, or when
+        launcher (``mpiexec``/``srun``) with more than one rank (read from
+        the variables in LAUNCHER_SIZE_VARIABLES), or when
         mpi4py is already imported and COMM_WORLD has more than one rank;
         else :class:`SingleProcess`.
 
