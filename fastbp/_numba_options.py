@@ -1,7 +1,7 @@
 """The one place where fastbp's Numba options live.
 
 Every compiled function in fastbp is decorated with :data:`jit` (or
-:data:`jit_parallel`), so that a change of flags here changes them all.
+:data:`jit_reduction`, :data:`jit_inline`), so that a change of flags here changes them all.
 
 - ``cache=True``: compiled machine code is written to Numba's cache folder
   (``NUMBA_CACHE_DIR``, else ``__pycache__`` beside the module) and reused by
@@ -18,20 +18,18 @@ import numba
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
 JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
-PARALLEL_JIT_OPTIONS = dict(JIT_OPTIONS, parallel=True)
 # For loops whose only reordering is a sum: "reassoc" lets LLVM vectorise the
 # reduction (results change by rounding only); NaN and inf still propagate,
 # which is what the divergence checks rely on.
 REDUCTION_JIT_OPTIONS = dict(JIT_OPTIONS, fastmath={"reassoc", "contract"})
 
-#: Element-wise passes (activation, f') over at least this many values run on
-#: all of Numba's threads (NUMBA_NUM_THREADS, or numba.set_num_threads); below
-#: it, starting the threads costs more than it saves. Each row is handled by
-#: one thread, so results do not depend on the thread count.
-PARALLEL_MIN_ELEMENTS = 1 << 16
+# No ``parallel=True`` kernels: a parallel (prange) function reached as a callee
+# of a cached function crashed processes that loaded it from the disk cache
+# (reproduced with Numba 0.68: compile one signature, then another in a second
+# process, then load it in a third). The matrix products use all cores through
+# BLAS instead.
 
 jit = numba.njit(**JIT_OPTIONS)
-jit_parallel = numba.njit(**PARALLEL_JIT_OPTIONS)
 jit_reduction = numba.njit(**REDUCTION_JIT_OPTIONS)
 # The stages of the epoch driver are inlined into it at Numba-IR level: each
 # separately compiled function is linked, optimised and code-generated again in

@@ -33,10 +33,10 @@ import math
 import numpy as np
 
 import numba
-from numba import prange, types
+from numba import types
 from numba.extending import intrinsic
 
-from ._numba_options import PARALLEL_MIN_ELEMENTS, jit, jit_inline, jit_parallel, jit_reduction
+from ._numba_options import jit, jit_inline, jit_reduction
 from .activations import CUSTOM, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
 from .blas import gemm_nn, gemm_nt, gemm_tn
 from .costs import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC
@@ -184,38 +184,20 @@ def fprime_row(D, Z, A, i, code, fprime):
     # LINEAR: f' = 1, nothing to do. SOFTMAX never reaches here (see output_delta).
 
 
-@jit_parallel
-def _activate_rows_parallel(Z, b, A, code, f):
-    for i in prange(Z.shape[0]):
-        activate_row(Z, b, A, i, code, f)
-
-
-@jit_parallel
-def _fprime_rows_parallel(D, Z, A, code, fprime):
-    for i in prange(D.shape[0]):
-        fprime_row(D, Z, A, i, code, fprime)
-
-
 @jit_inline
 def add_bias_and_activate(Z, b, A, code, f):
-    """Z <- Z + b (row-wise), A <- f(Z); on all threads for blocks of PARALLEL_MIN_ELEMENTS or more."""
-    if Z.shape[0] > 1 and Z.size >= PARALLEL_MIN_ELEMENTS:
-        _activate_rows_parallel(Z, b, A, code, f)
-    else:
-        for i in range(Z.shape[0]):
-            activate_row(Z, b, A, i, code, f)
+    """Z <- Z + b (row-wise), A <- f(Z)."""
+    for i in range(Z.shape[0]):
+        activate_row(Z, b, A, i, code, f)
 
 
 @jit_inline
 def multiply_by_fprime(D, Z, A, code, fprime):
-    """D <- D (.) f'(Z) (BP1/BP2's Hadamard product); threaded like add_bias_and_activate."""
+    """D <- D (.) f'(Z), BP1/BP2's Hadamard product."""
     if code == LINEAR:
         return
-    if D.shape[0] > 1 and D.size >= PARALLEL_MIN_ELEMENTS:
-        _fprime_rows_parallel(D, Z, A, code, fprime)
-    else:
-        for i in range(D.shape[0]):
-            fprime_row(D, Z, A, i, code, fprime)
+    for i in range(D.shape[0]):
+        fprime_row(D, Z, A, i, code, fprime)
 
 
 @jit_inline
