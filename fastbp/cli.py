@@ -147,6 +147,11 @@ def build_parser():
                         f"(default: ./{DEFAULT_OUT})")
     t.add_argument("--no-progress", action="store_true",
                    help="no progress bar within epochs (the bar needs tqdm and a terminal)")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel training over MPI, started as 'mpiexec -n K fastbp train "
+                        "--distributed ...': each rank trains on its share of the rows, one "
+                        "Allreduce per mini-batch keeps the replicas identical, rank 0 prints "
+                        "and saves (needs the mpi extra: pip install \"fastbp[mpi]\")")
 
     e = sub.add_parser("evaluate", help="accuracy and cost of a saved model on a test set",
                        description="Print the accuracy and cost of a saved model on the test "
@@ -321,6 +326,13 @@ def cmd_train(args):
     out, err = sys.stdout, sys.stderr
     import fastbp
 
+    comm = None
+    if args.distributed:
+        from . import distributed
+        comm = distributed.get_communicator()
+        if comm.rank != 0:  # only rank 0 prints and saves
+            out = err = open(os.devnull, "w")
+
     dtype = np.dtype(args.dtype)
     (X_train, y_train, X_test, y_test), description = load_data(args.dataset, dtype)
     n_classes = _n_classes(y_train, y_test)
@@ -339,14 +351,19 @@ def cmd_train(args):
               "output_activation": net.activations[-1].name, "cost": args.cost, "init": init,
               "epochs": args.epochs, "batch_size": args.batch_size, "eta": args.eta,
               "lmbda": args.lmbda, "dtype": dtype.name, "seed": args.seed,
-              "n_train": n, "n_test": int(X_test.shape[0])}
+              "n_train": n, "n_test": int(X_test.shape[0]),
+              "ranks": 1 if comm is None else comm.size}
     print(f"data: {description}: {n} training, {X_test.shape[0]} test rows", file=out)
     print(f"network: {net!r}, init={init!r}", file=out)
+    if comm is not None:
+        print(f"distributed: {comm.size} rank(s) ({type(comm).__name__}), each training on "
+              f"about {n // comm.size} rows", file=out)
     print(f"training: {args.epochs} epoch{'s' * (args.epochs != 1)}, mini-batches of {args.batch_size}, eta={args.eta:g}, "
           f"lmbda={args.lmbda:g}, seed={args.seed} (the first epoch includes compiling, once "
           f"per machine)", file=out, flush=True)
 
-    progress = _Progress(show_bar=not args.no_progress and _tqdm_available())
+    progress = _Progress(show_bar=not args.no_progress and _tqdm_available()
+                         and (comm is None or comm.rank == 0))
     rates = []
 
     def report(net_, epoch, history):
@@ -365,9 +382,17 @@ def cmd_train(args):
     status = 0
     t0, cpu0 = time.perf_counter(), time.process_time()
     try:
-        net.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta,
-                lmbda=args.lmbda, evaluation_data=(X_test, y_test), seed=args.seed,
-                callback=report, on_progress=progress)
+        if comm is None:
+            net.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+                    eta=args.eta, lmbda=args.lmbda, evaluation_data=(X_test, y_test),
+                    seed=args.seed, callback=report, on_progress=progress)
+        else:
+            rows = distributed.shard_rows(n, comm)
+            test_rows = distributed.shard_rows(X_test.shape[0], comm)
+            distributed.fit(net, X_train[rows], y_train[rows], epochs=args.epochs,
+                            batch_size=args.batch_size, eta=args.eta, lmbda=args.lmbda,
+                            evaluation_data=(X_test[test_rows], y_test[test_rows]),
+                            seed=args.seed, comm=comm, callback=report, on_progress=progress)
     except KeyboardInterrupt:
         interrupted = True
         status = EXIT_INTERRUPTED
@@ -393,6 +418,8 @@ def cmd_train(args):
                                                   if progress.epoch == done else 0)
     history["config"] = config
     history["fastbp_version"] = __version__
+    if comm is not None and comm.rank != 0:
+        return status
     title = (f"{args.dataset}: {sizes}, {args.activation}, {args.cost}, eta={args.eta:g}, "
              f"lmbda={args.lmbda:g}, batch {args.batch_size}")
     target = Path(args.out).expanduser()
