@@ -204,13 +204,25 @@ def check_inputs(X, n_features, dtype, name="X", allow_uint8=True):
         raise ValueError(f"{name}: expected {n_features} features (sizes[0]), found shape "
                          f"{arr.shape}")
     keep = arr.dtype == dtype or (allow_uint8 and arr.dtype == np.uint8)
+    original = arr
     if not keep:
-        arr = arr.astype(dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, by name
+            arr = arr.astype(dtype)
     if not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr)
     if not all_finite(arr):
-        raise ValueError(f"{name}: contains NaN or infinite values")
+        _raise_non_finite(name, original, dtype)
     return arr, single
+
+
+def _raise_non_finite(name, original, dtype):
+    """ValueError for non-finite values: in the data, or made by the conversion to ``dtype``."""
+    if original.dtype.kind in "fc" and not all_finite(original):
+        raise ValueError(f"{name}: contains NaN or infinite values")
+    limit = float(np.finfo(dtype).max)
+    raise ValueError(f"{name}: contains values beyond the range of {np.dtype(dtype).name} "
+                     f"(|x| <= {limit:.3g}), which would become infinite; rescale the data "
+                     f"or use dtype=np.float64")
 
 
 def check_nonempty(n, name="X"):
@@ -238,9 +250,11 @@ def check_targets(Y, n, n_outputs, dtype, name="Y"):
     if arr.ndim != 2 or arr.shape != (n, n_outputs):
         raise ValueError(f"{name}: expected shape ({n}, {n_outputs}) or integer labels of shape "
                          f"({n},), found {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    original = arr
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, by name
+        arr = np.ascontiguousarray(arr, dtype=dtype)
     if not all_finite(arr):
-        raise ValueError(f"{name}: contains NaN or infinite values")
+        _raise_non_finite(name, original, dtype)
     return arr
 
 
