@@ -124,9 +124,10 @@ def check_sizes(sizes):
 
 
 def check_seed(seed, name="seed"):
-    """A np.random.Generator from ``seed``: None, an int >= 0, a Generator, BitGenerator or SeedSequence.
+    """A np.random.Generator from ``seed``.
 
-    A Generator is returned as it is (drawing from it advances the caller's).
+    ``seed`` may be None, an int >= 0, a Generator (returned as it is, so
+    drawing from it advances the caller's), a BitGenerator or a SeedSequence.
     """
     if isinstance(seed, np.random.Generator):
         return seed
@@ -141,7 +142,7 @@ def check_seed(seed, name="seed"):
 
 
 def check_choice(value, name, choices):
-    """``value`` if it is one of the strings ``choices``, else TypeError/ValueError naming ``name``."""
+    """``value`` if it is one of the strings ``choices``; else TypeError/ValueError naming it."""
     if not isinstance(value, str):
         raise TypeError(f"{name}: expected one of {list(choices)}, found "
                         f"{type(value).__name__} {_short(value)}")

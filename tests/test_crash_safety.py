@@ -20,7 +20,6 @@ the previous model file intact (a short run of benchmarks/kill_during_save.py).
 """
 import importlib.util
 import json
-import math
 import os
 import signal
 import stat
@@ -51,7 +50,7 @@ def case(*allowed, xfail=None):
 DOCUMENTED = ("TypeError", "ValueError", "DivergenceError")
 
 
-# --------------------------------------------------------------------------- data and references
+# ----------------------------------------------------------------------------- data and references
 
 
 def data(n=13, seed=0):
@@ -87,7 +86,7 @@ def everything(Xv, Yv, clean_X, clean_Y, exact=True, **net_kwargs):
     check(a.get_parameters(), b.get_parameters())
 
 
-# --------------------------------------------------------------------------- layouts and dtypes
+# ------------------------------------------------------------------------------ layouts and dtypes
 
 
 @case("ok")
@@ -198,7 +197,7 @@ def dtype_changed_in_place_to_int64():
     np.testing.assert_array_equal(out, net().feedforward(Xi.astype(np.float64)))
 
 
-# --------------------------------------------------------------------------- the network's own arrays
+# ------------------------------------------------------------------------ the network's own arrays
 
 
 @case("ok")
@@ -246,7 +245,7 @@ def nan_written_into_a_weight_view():
     a.fit(X, Y, 1, 5, 0.5)
 
 
-# --------------------------------------------------------------------------- sizes of things
+# --------------------------------------------------------------------------------- sizes of things
 
 
 @case("ok")
@@ -335,14 +334,14 @@ def eta_so_large_that_training_diverges():
         assert np.all(np.isfinite(a.get_parameters()))  # the last finite step is kept
 
 
-# --------------------------------------------------------------------------- mutation during fit
+# ----------------------------------------------------------------------------- mutation during fit
 
 FIX_HOLD_VIEW = ("model.py Network.fit keeps the user's own X (and Y, evaluation data) "
                  "object when no conversion is needed, so a callback that changes "
                  "X.shape or X.dtype in place (legal NumPy on a contiguous array) changes "
                  "what the kernel reads in the next epoch: it trains on overlapping rows "
-                 "or raw bytes, silently (a larger reinterpretation would read out of "
-                 "bounds). Fix: after validation take private views, X = X.view() "
+                 "or raw bytes, silently, and the retyped case has killed the process with "
+                 "SIGSEGV in some runs. Fix: after validation take private views, X = X.view() "
                  "(zero-copy; a view's shape and dtype cannot be changed through the "
                  "user's object)")
 
@@ -417,14 +416,17 @@ def two_networks_trained_in_two_threads():
                                    atol=1e-13)
 
 
-# --------------------------------------------------------------------------- user functions and files
+# ------------------------------------------------------------------------ user functions and files
 
 FIX_SWALLOWED = ("activations.py: an exception inside a custom f (here a ZeroDivisionError "
                  "for z > 3) is swallowed by Numba's cfunc wrapper ('Exception ignored in "
                  "CPUContext' on stderr) and a meaningless number is used: feedforward "
-                 "returns it and fit trains on it, silently. Fix: compile f and fprime "
-                 "through a wrapper that returns NaN on an exception, so that the output "
-                 "is NaN and fit stops with DivergenceError")
+                 "returns it and fit trains on it, silently; in most runs here the process "
+                 "then dies with SIGSEGV (probably: reporting the exception needs the GIL, "
+                 "which the nogil kernels do not hold). Fix: compile the user's f and "
+                 "fprime with error_model='numpy' as the kernels are (division by zero gives "
+                 "inf/NaN, no exception), through a wrapper that returns NaN on any other "
+                 "exception, so the output is NaN and fit stops with DivergenceError")
 
 
 def _breaks_above_3(z):
@@ -512,7 +514,7 @@ def model_file_whose_sizes_promise_huge_arrays():
         fastbp.load(path)
 
 
-# --------------------------------------------------------------------------- the child process
+# ------------------------------------------------------------------------------- the child process
 
 
 def child_main(names):
@@ -604,7 +606,7 @@ def test_a_crash_in_the_child_is_detected(tmp_path):
     assert proc.returncode == -signal.SIGSEGV
 
 
-# --------------------------------------------------------------------------- atomic save
+# ------------------------------------------------------------------------------------- atomic save
 
 
 def _load_benchmark():

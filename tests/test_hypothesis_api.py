@@ -44,7 +44,7 @@ def call(fn, *args, **kwargs):
         return None, exc
 
 
-# --------------------------------------------------------------------------- strategies
+# -------------------------------------------------------------------------------------- strategies
 
 sizes_st = st.lists(st.integers(1, 6), min_size=2, max_size=5)
 dtype_st = st.sampled_from([np.float32, np.float64])
@@ -126,7 +126,7 @@ def unchanged(arr, snap):
             and np.array_equal(arr, snap[0], equal_nan=arr.dtype.kind in "fc"))
 
 
-# --------------------------------------------------------------------------- the constructor
+# --------------------------------------------------------------------------------- the constructor
 
 
 @settings(max_examples=150, **SETTINGS)
@@ -155,7 +155,7 @@ def test_constructor_raises_only_documented_errors(sizes, activation, output, co
     assert np.all(np.isfinite(net.get_parameters()))
 
 
-# --------------------------------------------------------------------------- inference and gradients
+# ------------------------------------------------------------------------- inference and gradients
 
 
 @settings(max_examples=120, **SETTINGS)
@@ -201,7 +201,7 @@ def test_inference_and_gradients_on_random_arrays(data):
     np.testing.assert_array_equal(net.get_parameters(), theta)  # inference changes nothing
 
 
-# --------------------------------------------------------------------------- training
+# ---------------------------------------------------------------------------------------- training
 
 
 hyper = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-2, 3),
@@ -241,7 +241,7 @@ def test_fit_on_random_data_and_hyperparameters(data):
         np.testing.assert_array_equal(net.get_parameters(), theta)  # refused before training
 
 
-# --------------------------------------------------------------------------- parameters
+# -------------------------------------------------------------------------------------- parameters
 
 
 @settings(max_examples=80, **SETTINGS)
@@ -270,7 +270,7 @@ def test_assigning_random_arrays_to_parameters(data):
         np.testing.assert_array_equal(net.get_parameters(), theta)
 
 
-# --------------------------------------------------------------------------- files
+# ------------------------------------------------------------------------------------------- files
 
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False,
@@ -320,7 +320,7 @@ def test_loading_damaged_bytes(tmp_path_factory, cut, junk):
         assert loaded.sizes == (3, 2, 2)
 
 
-# --------------------------------------------------------------------------- the drop-ins
+# ------------------------------------------------------------------------------------ the drop-ins
 
 
 @settings(max_examples=60, **SETTINGS)
