@@ -56,7 +56,14 @@ class Activation:
     ------
     TypeError
         If ``f`` or ``fprime`` is not callable, or Numba cannot compile it for
-        ``float64 -> float64`` (the message names the function).
+        ``float64 -> float64`` (the message names the function), or they are
+        not finite at every probe point.
+
+    Notes
+    -----
+    Inside the kernels an exception raised by ``f`` or ``fprime`` becomes NaN
+    (division by zero gives inf or NaN, as NumPy does); ``fit`` then stops
+    with :class:`fastbp.DivergenceError`.
 
     Examples
     --------
@@ -84,6 +91,7 @@ class Activation:
     def _check_derivative(self):
         points = np.array([-2.5, -1.3, -0.4, 0.3, 0.9, 1.7, 2.8])
         h = 1e-5
+        nan_points = []
         for z in points:
             try:
                 fz = float(self.f_compiled(z))
@@ -93,6 +101,7 @@ class Activation:
                 raise TypeError(f"Activation {self.name!r}: evaluating f or fprime at z={z} "
                                 f"raised {exc!r}") from exc
             if not (math.isfinite(fz) and math.isfinite(d)):
+                nan_points.append(float(z))
                 continue
             if abs(numeric - d) > 1e-4 * max(1.0, abs(d), abs(numeric)):
                 warnings.warn(
@@ -100,6 +109,12 @@ class Activation:
                     f"of f gives {numeric!r}; check that fprime is the derivative of f",
                     RuntimeWarning, stacklevel=3)
                 return
+        if len(nan_points) == len(points):
+            raise TypeError(f"Activation {self.name!r}: f or fprime is not finite (or raises) at "
+                            f"every probe point {[float(p) for p in points]}")
+        if nan_points:
+            warnings.warn(f"Activation {self.name!r}: f or fprime is not finite (or raises) at "
+                          f"z = {nan_points}", RuntimeWarning, stacklevel=3)
 
     def __repr__(self):
         return f"Activation({self.name!r})"
@@ -179,7 +194,18 @@ def _compile_scalar(func, role, name):
         def func(z):
             return builtin(z)
     try:
-        return numba.cfunc(SCALAR_SIGNATURE)(func)
+        # error_model="numpy": division by zero gives inf/NaN, as in the kernels.
+        # Any other exception inside the compiled function becomes NaN (an
+        # exception cannot leave a kernel that runs without the GIL), which the
+        # probe reports at construction and fit turns into DivergenceError.
+        inner = numba.njit(SCALAR_SIGNATURE, error_model="numpy")(func)
+
+        def guarded(z):
+            try:
+                return inner(z)
+            except Exception:
+                return math.nan
+        return numba.cfunc(SCALAR_SIGNATURE, error_model="numpy")(guarded)
     except Exception as exc:
         fname = getattr(func, "__name__", repr(func))
         raise TypeError(

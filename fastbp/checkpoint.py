@@ -100,6 +100,28 @@ def read_checkpoint(path, n_parameters, dtype, settings):
         bit_generator.state = state
     except (TypeError, ValueError, KeyError) as exc:
         raise ValueError(f"{path}: damaged random generator state: {exc}") from exc
-    return {"theta": theta, "v1": arrays["v1"], "v2": arrays["v2"], "step": float(meta["step"]),
-            "rng": np.random.Generator(bit_generator), "epochs_done": int(meta["epochs_done"]),
-            "history": meta["history"]}
+    epochs_done = meta.get("epochs_done")
+    if isinstance(epochs_done, bool) or not isinstance(epochs_done, int) \
+            or not 0 <= epochs_done <= settings.get("epochs", epochs_done):
+        raise ValueError(f"{path}: epochs_done must be an integer in [0, epochs], found "
+                         f"{epochs_done!r}")
+    step = meta.get("step")
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or not np.isfinite(step) \
+            or step < 0:
+        raise ValueError(f"{path}: the optimiser step count must be a finite number >= 0, "
+                         f"found {step!r}")
+    for key in ("v1", "v2"):
+        v = arrays[key]
+        if v.ndim != 1 or v.dtype != dtype or v.shape[0] not in (0, n_parameters) \
+                or not np.all(np.isfinite(v)):
+            raise ValueError(f"{path}: optimiser state {key} must be 0 or {n_parameters} finite "
+                             f"{dtype} values, found {v.shape} {v.dtype}")
+    history = meta.get("history")
+    if not isinstance(history, dict) or not all(
+            isinstance(k, str) and isinstance(v, list)
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+            for k, v in history.items()):
+        raise ValueError(f"{path}: history must map names to lists of numbers")
+    return {"theta": theta, "v1": arrays["v1"], "v2": arrays["v2"], "step": float(step),
+            "rng": np.random.Generator(bit_generator), "epochs_done": epochs_done,
+            "history": history}

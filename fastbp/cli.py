@@ -333,6 +333,9 @@ def cmd_train(args):
         if comm.rank != 0:  # only rank 0 prints and saves
             out = err = open(os.devnull, "w")
 
+    target = Path(args.out).expanduser()
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"--out {args.out}: exists and is not a folder")
     dtype = np.dtype(args.dtype)
     (X_train, y_train, X_test, y_test), description = load_data(args.dataset, dtype)
     n_classes = _n_classes(y_train, y_test)

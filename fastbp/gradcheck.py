@@ -30,6 +30,9 @@ def gradcheck(net, X, Y, eps=None, max_parameters=None, seed=0):
         The largest relative error over the checked parameters. Expect about
         1e-7 or less in float64 for smooth activations.
     """
+    from .model import Network
+    if not isinstance(net, Network):
+        raise TypeError(f"net: expected a fastbp.Network, found {type(net).__name__}")
     X, _ = net._inputs(X, allow_single=False)
     check_nonempty(X.shape[0])
     Y = check_targets(Y, X.shape[0], net.sizes[-1], net.dtype)

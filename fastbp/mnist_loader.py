@@ -62,9 +62,15 @@ def load_data(path=DEFAULT_PATH, validation_size=VALIDATION_SIZE):
     path = os.fspath(path)
     if os.path.isdir(path):
         return _load_idx_folder(path, validation_size)
-    with gzip.open(path, "rb") as f:
-        # The book's file was written by Python 2: its byte strings need latin1.
-        data = pickle.load(f, encoding="latin1")
+    try:
+        with gzip.open(path, "rb") as f:
+            # The book's file was written by Python 2: its byte strings need latin1.
+            data = pickle.load(f, encoding="latin1")
+    except FileNotFoundError:
+        raise
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: not the book's mnist.pkl.gz (a gzipped pickle of three "
+                         f"(images, labels) pairs): {exc}") from exc
     if not (isinstance(data, tuple) and len(data) == 3
             and all(isinstance(part, tuple) and len(part) == 2 for part in data)):
         raise ValueError(f"{path}: expected three (images, labels) pairs, as in the book's "

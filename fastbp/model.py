@@ -12,8 +12,9 @@ from .checkpoint import read_checkpoint, write_checkpoint
 from .costs import get_cost
 from .exceptions import DivergenceError
 from .schedules import SCHEDULES, epoch_learning_rates, linear_scaling
-from .validation import (all_finite, check_float, check_float_dtype, check_inputs, check_int,
-                         check_labels, check_nonempty, check_sizes, check_targets)
+from .validation import (all_finite, check_choice, check_float, check_float_dtype, check_inputs,
+                         check_int, check_labels, check_nonempty, check_path, check_seed,
+                         check_sizes, check_targets)
 
 #: Bytes of activation buffers one chunk may take by default (see default_chunk_size).
 DEFAULT_CHUNK_BYTES = 32 * 2**20
@@ -55,10 +56,13 @@ class ParameterList(list):
         if arr.size != view.size or arr.squeeze().shape != view.squeeze().shape:
             raise ValueError(f"{self._name}[{index}]: expected shape {view.shape}, "
                              f"found {arr.shape}")
-        if not all_finite(arr):
-            raise ValueError(f"{self._name}[{index}]: contains NaN or infinite values")
+        with np.errstate(over="ignore", invalid="ignore"):
+            cast = arr.astype(view.dtype)  # check what will be stored: 1e300 is inf in float32
+        if not all_finite(cast):
+            raise ValueError(f"{self._name}[{index}]: contains NaN or infinite values (or values "
+                             f"too large for {view.dtype})")
         if arr is not view:
-            view[...] = arr.reshape(view.shape)
+            view[...] = cast.reshape(view.shape)
 
 
 class Network:
@@ -171,9 +175,8 @@ class Network:
 
     def initialize(self, init="default", seed=None):
         """Draw new parameters. See the class docstring for ``init`` and ``seed``."""
-        if init not in ("default", "large"):
-            raise ValueError(f"init: expected 'default' or 'large', found {init!r}")
-        rng = np.random.default_rng(seed)
+        check_choice(init, "init", ("default", "large"))
+        rng = check_seed(seed)
         for b in self._bias_views:
             b[:] = rng.standard_normal(b.shape)
         for W in self._weight_views:
@@ -203,6 +206,9 @@ class Network:
         self._assign_all(new, self._bias_views, "biases")
 
     def _assign_all(self, new, views, name):
+        if isinstance(new, (str, bytes, np.ndarray)) or not isinstance(new, (list, tuple)):
+            raise TypeError(f"{name}: expected a list of {len(views)} arrays, found "
+                            f"{type(new).__name__}")
         new = list(new)
         if len(new) != len(views):
             raise ValueError(f"{name}: expected a list of {len(views)} arrays, found {len(new)}")
@@ -226,11 +232,16 @@ class Network:
     def set_parameters(self, theta):
         """Set all parameters from one flat array of length ``n_parameters``."""
         theta = np.asarray(theta)
+        if theta.dtype.kind not in "fiu":
+            raise TypeError(f"theta: expected a real numeric array, found dtype {theta.dtype}")
         if theta.shape != self._theta.shape:
             raise ValueError(f"theta: expected shape {self._theta.shape}, found {theta.shape}")
-        if not all_finite(theta):
-            raise ValueError("theta: contains NaN or infinite values")
-        self._theta[:] = theta
+        with np.errstate(over="ignore", invalid="ignore"):
+            cast = theta.astype(self.dtype)
+        if not all_finite(cast):
+            raise ValueError(f"theta: contains NaN or infinite values (or values too large for "
+                             f"{self.dtype})")
+        self._theta[:] = cast
 
     def _check_parameters(self):
         if not all_finite(self._theta):
@@ -479,17 +490,17 @@ class Network:
         n = X.shape[0]
         check_nonempty(n)
         Y = check_targets(Y, n, self.sizes[-1], self.dtype)
+        # Private views: a callback that reshapes or retypes the caller's array
+        # in place (legal NumPy) cannot change what the kernel reads.
+        X, Y = X.view(), Y.view()
         epochs = check_int(epochs, "epochs", minimum=1)
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         eta = check_float(eta, "eta", minimum=0.0, strict_min=True)
         lmbda = check_float(lmbda, "lmbda", minimum=0.0)
         momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0, strict_max=True)
-        if regularization not in _REGULARIZATION:
-            raise ValueError(f"regularization: expected 'l2' or 'l1', found {regularization!r}")
-        if optimizer not in _OPTIMIZERS:
-            raise ValueError(f"optimizer: expected 'sgd' or 'adam', found {optimizer!r}")
-        if lr_schedule not in SCHEDULES:
-            raise ValueError(f"lr_schedule: expected one of {SCHEDULES}, found {lr_schedule!r}")
+        check_choice(regularization, "regularization", tuple(_REGULARIZATION))
+        check_choice(optimizer, "optimizer", tuple(_OPTIMIZERS))
+        check_choice(lr_schedule, "lr_schedule", SCHEDULES)
         warmup_epochs = check_float(warmup_epochs, "warmup_epochs", minimum=0.0)
         if base_batch_size is not None:
             base_batch_size = check_int(base_batch_size, "base_batch_size", minimum=1)
@@ -513,15 +524,25 @@ class Network:
             check_nonempty(Xe.shape[0], "evaluation_data[0]")
             Ye = check_targets(evaluation_data[1], Xe.shape[0], self.sizes[-1], self.dtype,
                                "evaluation_data[1]")
-            eval_set = (Xe, Ye, np.argmax(Ye, axis=1))
+            eval_set = (Xe.view(), Ye.view(), np.argmax(Ye, axis=1))
         self._check_parameters()
 
         checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
+        if not isinstance(resume, (bool, np.bool_)):
+            raise TypeError(f"resume: expected a bool, found {type(resume).__name__}")
         if resume and checkpoint is None:
             raise ValueError("resume=True needs checkpoint=path")
-        if isinstance(seed, np.random.Generator) and checkpoint is not None:
-            seed = np.random.default_rng(seed.bit_generator.random_raw())  # own copy, saved with the rest
-        rng = np.random.default_rng(seed)
+        if checkpoint is not None:
+            checkpoint = check_path(checkpoint, "checkpoint")
+            folder = os.path.dirname(os.path.abspath(checkpoint))
+            if not os.path.isdir(folder):
+                raise FileNotFoundError(f"checkpoint: the folder {folder!r} does not exist")
+            if os.path.isdir(checkpoint):
+                raise ValueError(f"checkpoint: {checkpoint!r} is a folder; expected a file path")
+        rng = check_seed(seed)
+        if checkpoint is not None and rng is seed:  # an own copy of the caller's generator
+            rng = np.random.Generator(type(seed.bit_generator)())
+            rng.bit_generator.state = seed.bit_generator.state
         state = self._training_state(batch_size, chunk_size, optimizer, beta1, beta2, epsilon,
                                      lars, reuse=not reset_optimizer)
         settings = {"n": n, "epochs": epochs, "batch_size": batch_size, "eta": eta,

@@ -134,7 +134,8 @@ class _BookNetwork:
         if arr.ndim != 2 or arr.shape[0] != self.sizes[0]:
             raise ValueError(f"a: expected an input column of shape ({self.sizes[0]}, 1), "
                              f"found shape {arr.shape}")
-        return np.ascontiguousarray(self._core.feedforward(arr.T).T)
+        X, _ = self._core._inputs(arr.T, "a")  # finiteness and dtype, in the argument's name
+        return np.ascontiguousarray(self._core.feedforward(X).T)
 
     # ------------------------------------------------------------- gradients
     def backprop(self, x, y):
@@ -151,8 +152,8 @@ class _BookNetwork:
         nabla_b : list of ndarray of shape (sizes[l+1], 1)
         nabla_w : list of ndarray of shape (sizes[l+1], sizes[l])
         """
-        X = _as_row(x, self.sizes[0], "x")
-        Y = _as_row(y, self.sizes[-1], "y")
+        X, _ = self._core._inputs(_as_row(x, self.sizes[0], "x"), "x")
+        Y = check_targets(_as_row(y, self.sizes[-1], "y"), 1, self.sizes[-1], self._core.dtype, "y")
         nabla_b, nabla_w = self._core.gradients(X, Y)
         return [b.reshape(-1, 1) for b in nabla_b], nabla_w
 
@@ -266,7 +267,7 @@ class Network(_BookNetwork):
         -------
         None
         """
-        test = self._labelled(test_data, "test_data") if test_data else None
+        test = self._labelled(test_data, "test_data") if test_data is not None else None
 
         def report(j, X, Y):
             if test is not None:

@@ -163,7 +163,7 @@ class Network(_BookNetwork):
         """
         evaluation = None
         if monitor_evaluation_cost or monitor_evaluation_accuracy:
-            if not evaluation_data:
+            if evaluation_data is None:
                 raise ValueError("evaluation_data: required by monitor_evaluation_cost and "
                                  "monitor_evaluation_accuracy, found none")
             Xe, ye = self._labelled(evaluation_data, "evaluation_data")

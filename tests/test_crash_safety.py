@@ -336,7 +336,8 @@ def eta_so_large_that_training_diverges():
 
 # ----------------------------------------------------------------------------- mutation during fit
 
-FIX_HOLD_VIEW = ("model.py Network.fit keeps the user's own X (and Y, evaluation data) "
+FIX_HOLD_VIEW = None  # fixed; the defect it described: _FIXED_HOLD_VIEW
+_FIXED_HOLD_VIEW = ("model.py Network.fit keeps the user's own X (and Y, evaluation data) "
                  "object when no conversion is needed, so a callback that changes "
                  "X.shape or X.dtype in place (legal NumPy on a contiguous array) changes "
                  "what the kernel reads in the next epoch: it trains on overlapping rows "
@@ -418,7 +419,8 @@ def two_networks_trained_in_two_threads():
 
 # ------------------------------------------------------------------------ user functions and files
 
-FIX_SWALLOWED = ("activations.py: an exception inside a custom f (here a ZeroDivisionError "
+FIX_SWALLOWED = None  # fixed; the defect it described: _FIXED_SWALLOWED
+_FIXED_SWALLOWED = ("activations.py: an exception inside a custom f (here a ZeroDivisionError "
                  "for z > 3) is swallowed by Numba's cfunc wrapper ('Exception ignored in "
                  "CPUContext' on stderr) and a meaningless number is used: feedforward "
                  "returns it and fit trains on it, silently; in most runs here the process "
@@ -472,7 +474,8 @@ def _resume(change):
         a.fit(X, Y, 4, 5, 0.5, momentum=0.5, seed=0, checkpoint=path, resume=True)
 
 
-FIX_CHECKPOINT_META = ("checkpoint.py read_checkpoint does not check epochs_done, step, "
+FIX_CHECKPOINT_META = None  # fixed; the defect it described: _FIXED_CHECKPOINT_META
+_FIXED_CHECKPOINT_META = ("checkpoint.py read_checkpoint does not check epochs_done, step, "
                        "history or v1/v2 values: fit resumes from a tampered file; fix: "
                        "epochs_done an int in [0, epochs], step finite >= 0, v1/v2 finite "
                        "and of the network's dtype, history a dict of lists of numbers")

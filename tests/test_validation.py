@@ -164,7 +164,8 @@ def nan_at(a, index=(0, 0), value=NAN):
     return D(make)
 
 
-FIX_SEED = ("model.py Network.initialize and Network.fit pass seed straight to "
+FIX_SEED = None  # fixed; the defect it described: _FIXED_SEED
+_FIXED_SEED = ("model.py Network.initialize and Network.fit pass seed straight to "
             "np.random.default_rng, whose error does not name 'seed'; fix: "
             "rng = fastbp.validation.check_seed(seed) (added for this)")
 
@@ -234,7 +235,7 @@ for label, kwargs, exc, match, *rest in [
     ("dtype big-endian float64", dict(dtype=">f8"), ValueError, "dtype"),
     ("dtype 'banana'", dict(dtype="banana"), TypeError, "dtype"),
     ("init unknown", dict(init="xavier"), ValueError, "init"),
-    ("init None", dict(init=None), ValueError, "init"),
+    ("init None", dict(init=None), TypeError, "init"),  # None is not a name: a wrong type
     ("seed negative", dict(seed=-1), ValueError, "seed", FIX_SEED),
     ("seed a float", dict(seed=1.5), TypeError, "seed", FIX_SEED),
     ("seed a str", dict(seed="abc"), TypeError, "seed", FIX_SEED),
@@ -271,10 +272,12 @@ method("Network.initialize", "initialize", [
 # ---- Network.fit -------------------------------------------------------------------
 
 FIT = dict(X=X, Y=Y, epochs=1, batch_size=5, eta=0.5)
-FIX_CHOICE = ("model.py Network.fit tests `regularization/optimizer not in dict`, which "
+FIX_CHOICE = None  # fixed; the defect it described: _FIXED_CHOICE
+_FIXED_CHOICE = ("model.py Network.fit tests `regularization/optimizer not in dict`, which "
               "raises 'unhashable type: list' without the argument's name; fix: "
               "fastbp.validation.check_choice(value, name, choices) (added for this)")
-FIX_CHECKPOINT = ("model.py Network.fit uses `checkpoint` only after the first epoch has "
+FIX_CHECKPOINT = None  # fixed; the defect it described: _FIXED_CHECKPOINT
+_FIXED_CHECKPOINT = ("model.py Network.fit uses `checkpoint` only after the first epoch has "
                   "trained (os.fspath / tempfile.mkstemp in write_checkpoint), so a bad "
                   "path fails late, with the network already changed; fix: "
                   "checkpoint = fastbp.validation.check_path(checkpoint, 'checkpoint') and "
@@ -370,7 +373,7 @@ method("Network.fit", "fit", [
     ("callback a str", dict(callback="print"), TypeError, "callback"),
     ("on_progress an int", dict(on_progress=1), TypeError, "on_progress"),
     ("regularization unknown", dict(regularization="l3"), ValueError, "regularization"),
-    ("regularization None", dict(regularization=None), ValueError, "regularization"),
+    ("regularization None", dict(regularization=None), TypeError, "regularization"),
     ("regularization a list", dict(regularization=["l2"]), TypeError, "regularization",
      FIX_CHOICE),
     ("optimizer unknown", dict(optimizer="rmsprop"), ValueError, "optimizer"),
@@ -511,7 +514,8 @@ for name, args in (("feedforward", "X"), ("predict", "X"), ("gradients", "XY"),
 
 # ---- parameters -----------------------------------------------------------------------
 
-FIX_ASSIGN = ("model.py Network._assign_all calls list(new) first: `net.weights = 5` "
+FIX_ASSIGN = None  # fixed; the defect it described: _FIXED_ASSIGN
+_FIXED_ASSIGN = ("model.py Network._assign_all calls list(new) first: `net.weights = 5` "
               "raises \"'int' object is not iterable\" without naming weights; fix: "
               "TypeError('weights: expected a list of arrays, found int')")
 
@@ -567,7 +571,8 @@ method("Network.set_parameters", "set_parameters", [
     ("theta NaN", dict(theta=D(lambda c: np.full(c.net.n_parameters, NAN))), ValueError,
      "theta"),
 ])
-FIX_CAST = ("model.py ParameterList.__setitem__ and Network.set_parameters check finiteness "
+FIX_CAST = None  # fixed; the defect it described: _FIXED_CAST
+_FIXED_CAST = ("model.py ParameterList.__setitem__ and Network.set_parameters check finiteness "
             "before the values are cast to the network's dtype: 1e300 into a float32 network "
             "is stored as inf (a RuntimeWarning only), and the network is unusable until "
             "re-assigned; fix: cast first (arr.astype(view.dtype)) under "
@@ -712,7 +717,8 @@ add("fastbp.load", "a book network2.py file (no version, accepted)",
 
 # ---- gradcheck, Activation -----------------------------------------------------------------
 
-FIX_GRADCHECK = ("gradcheck.py gradcheck does not check `net`: a non-Network raises "
+FIX_GRADCHECK = None  # fixed; the defect it described: _FIXED_GRADCHECK
+_FIXED_GRADCHECK = ("gradcheck.py gradcheck does not check `net`: a non-Network raises "
                  "AttributeError ('str' object has no attribute '_inputs'); fix: "
                  "if not isinstance(net, Network): raise TypeError('net: expected a "
                  "fastbp.Network, found ...')")
@@ -752,7 +758,8 @@ def _raises(z):
     raise RuntimeError("no")
 
 
-FIX_SWALLOWED = ("activations.py: an exception raised inside a compiled f or fprime is "
+FIX_SWALLOWED = None  # fixed; the defect it described: _FIXED_SWALLOWED
+_FIXED_SWALLOWED = ("activations.py: an exception raised inside a compiled f or fprime is "
                  "swallowed by Numba's cfunc wrapper ('Exception ignored in CPUContext' on "
                  "stderr) and a meaningless number is returned, so the probe in "
                  "Activation._check_derivative never sees it (and the kernels later train on "
@@ -793,11 +800,13 @@ def _tuples(items):
     return D(lambda c: [tuple(_resolve(c, v) for v in item) for item in items])
 
 
-FIX_DROPIN_NAMES = ("network.py _BookNetwork.feedforward/backprop check shapes themselves but "
+FIX_DROPIN_NAMES = None  # fixed; the defect it described: _FIXED_DROPIN_NAMES
+_FIXED_DROPIN_NAMES = ("network.py _BookNetwork.feedforward/backprop check shapes themselves but "
                     "leave finiteness to the core, whose message names X or Y instead of the "
                     "argument a, x or y; fix: pass the name through, e.g. "
                     "self._core._inputs(arr.T, 'a') before feedforward")
-FIX_TRUTH = ("network.py Network.SGD tests `if test_data:`, so an ndarray raises NumPy's "
+FIX_TRUTH = None  # fixed; the defect it described: _FIXED_TRUTH
+_FIXED_TRUTH = ("network.py Network.SGD tests `if test_data:`, so an ndarray raises NumPy's "
              "'truth value of an array ... is ambiguous' without the argument's name; fix: "
              "`if test_data is not None` (and the same in network2.SGD for evaluation_data)")
 
@@ -953,7 +962,8 @@ def _call(fn, *args, **kwargs):
                       {k: _resolve(c, v) for k, v in kwargs.items()})
 
 
-FIX_MNIST_LOADER = ("mnist_loader.py load_data lets gzip.BadGzipFile (an OSError) and "
+FIX_MNIST_LOADER = None  # fixed; the defect it described: _FIXED_MNIST_LOADER
+_FIXED_MNIST_LOADER = ("mnist_loader.py load_data lets gzip.BadGzipFile (an OSError) and "
                     "pickle.UnpicklingError out, with messages that do not name the file; fix: "
                     "catch (OSError except FileNotFoundError, EOFError, pickle.UnpicklingError) "
                     "around gzip.open/pickle.load and raise ValueError(f'{path}: not the "
@@ -1067,7 +1077,8 @@ def _run_cli(argv, folder):
     return code, err.getvalue()
 
 
-FIX_OUT = ("cli.py cmd_train checks --out only when saving, after training: an --out that is "
+FIX_OUT = None  # fixed; the defect it described: _FIXED_OUT
+_FIXED_OUT = ("cli.py cmd_train checks --out only when saving, after training: an --out that is "
            "an existing file trains, then dies with a NotADirectoryError/FileExistsError "
            "traceback (exit 1) and the trained network is lost; fix: check that --out is a "
            "folder or can be created before loading data (UsageError, exit 2)")
