@@ -7,13 +7,11 @@ number of epochs done, the history so far, and the settings of the fit it
 belongs to. It is written atomically (temporary file, fsync, os.replace).
 """
 import json
-import os
-import tempfile
 import zipfile
 
 import numpy as np
 
-from .serialization import _set_final_mode
+from .serialization import write_file_atomic
 
 CHECKPOINT_VERSION = 1
 
@@ -33,24 +31,10 @@ def _json_default(value):
 
 def write_checkpoint(path, theta, v1, v2, step, rng, epochs_done, history, settings):
     """Write a checkpoint atomically; see the module docstring for its contents."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
     meta = {"version": CHECKPOINT_VERSION, "epochs_done": int(epochs_done), "step": float(step),
             "rng": rng.bit_generator.state, "history": history, "settings": settings}
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=folder)
-    try:
-        _set_final_mode(fd, path)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, theta=theta, v1=v1, v2=v2,
-                     meta=np.array(json.dumps(meta, default=_json_default)))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_file_atomic(path, lambda f: np.savez(
+        f, theta=theta, v1=v1, v2=v2, meta=np.array(json.dumps(meta, default=_json_default))))
 
 
 def read_checkpoint(path, n_parameters, dtype, settings):

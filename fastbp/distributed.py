@@ -65,7 +65,7 @@ import numpy as np
 
 from . import kernels
 from .exceptions import DivergenceError
-from .model import _REGULARIZATION
+from .model import _REGULARIZATION, check_hooks
 from .validation import check_float, check_int, check_targets
 
 __all__ = ["Communicator", "SingleProcess", "MPICommunicator", "get_communicator", "shard_rows",
@@ -395,18 +395,10 @@ def fit(net, X_shard, Y_shard, epochs, batch_size, eta, lmbda=0.0, momentum=0.0,
             seed = check_int(seed, "seed", minimum=0)
         if chunk_size is not None:
             chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
-        for name, fn in (("callback", callback), ("on_progress", on_progress)):
-            if fn is not None and not callable(fn):
-                raise TypeError(f"{name}: expected a callable, found {type(fn).__name__}")
-        eval_set = None
-        if evaluation_data is not None:
-            if not isinstance(evaluation_data, (tuple, list)) or len(evaluation_data) != 2:
-                raise TypeError("evaluation_data: expected a tuple (X_eval_shard, y_eval_shard)")
-            Xe, _ = net._inputs(evaluation_data[0], "evaluation_data[0]", allow_single=False)
-            Ye = check_targets(evaluation_data[1], Xe.shape[0], net.sizes[-1], net.dtype,
-                               "evaluation_data[1]")
-            eval_set = (Xe, Ye, np.argmax(Ye, axis=1))
-            n_eval_local = Xe.shape[0]
+        check_hooks(callback=callback, on_progress=on_progress)
+        eval_set = net._evaluation_set(evaluation_data, allow_empty=True)  # a shard may be empty
+        if eval_set is not None:
+            n_eval_local = eval_set[0].shape[0]
         settings = _settings_code([
             net.n_parameters, net.dtype.itemsize, zlib.crc32(repr(net).encode()), epochs,
             batch_size, eta, lmbda, momentum, bool(nesterov), _REGULARIZATION[regularization],

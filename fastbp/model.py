@@ -33,6 +33,13 @@ def default_chunk_size(sizes, dtype, batch_size):
     return int(max(1, min(batch_size, DEFAULT_CHUNK_BYTES // row_bytes)))
 
 
+def check_hooks(**hooks):
+    """TypeError naming the first hook that is neither None nor callable."""
+    for name, fn in hooks.items():
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name}: expected a callable, found {type(fn).__name__}")
+
+
 class ParameterList(list):
     """A list of parameter arrays that are views into the network's flat buffer.
 
@@ -513,18 +520,8 @@ class Network:
         beta1 = check_float(beta1, "beta1", minimum=0.0, maximum=1.0, strict_max=True)
         beta2 = check_float(beta2, "beta2", minimum=0.0, maximum=1.0, strict_max=True)
         epsilon = check_float(epsilon, "epsilon", minimum=0.0, strict_min=True)
-        for name, fn in (("callback", callback), ("on_progress", on_progress)):
-            if fn is not None and not callable(fn):
-                raise TypeError(f"{name}: expected a callable, found {type(fn).__name__}")
-        eval_set = None
-        if evaluation_data is not None:
-            if not isinstance(evaluation_data, (tuple, list)) or len(evaluation_data) != 2:
-                raise TypeError("evaluation_data: expected a tuple (X_eval, y_eval)")
-            Xe, _ = self._inputs(evaluation_data[0], "evaluation_data[0]", allow_single=False)
-            check_nonempty(Xe.shape[0], "evaluation_data[0]")
-            Ye = check_targets(evaluation_data[1], Xe.shape[0], self.sizes[-1], self.dtype,
-                               "evaluation_data[1]")
-            eval_set = (Xe.view(), Ye.view(), np.argmax(Ye, axis=1))
+        check_hooks(callback=callback, on_progress=on_progress)
+        eval_set = self._evaluation_set(evaluation_data)
         self._check_parameters()
 
         checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
@@ -604,6 +601,19 @@ class Network:
             if stop:
                 break
         return history
+
+    def _evaluation_set(self, evaluation_data, allow_empty=False):
+        """(X, Y, labels) from fit's ``evaluation_data=(X_eval, y_eval)``, checked; None if None."""
+        if evaluation_data is None:
+            return None
+        if not isinstance(evaluation_data, (tuple, list)) or len(evaluation_data) != 2:
+            raise TypeError("evaluation_data: expected a tuple (X_eval, y_eval)")
+        Xe, _ = self._inputs(evaluation_data[0], "evaluation_data[0]", allow_single=False)
+        if not allow_empty:
+            check_nonempty(Xe.shape[0], "evaluation_data[0]")
+        Ye = check_targets(evaluation_data[1], Xe.shape[0], self.sizes[-1], self.dtype,
+                           "evaluation_data[1]")
+        return Xe.view(), Ye.view(), np.argmax(Ye, axis=1)
 
     def _training_state(self, batch_size, chunk_size=None, optimizer="sgd", beta1=0.9,
                         beta2=0.999, epsilon=1e-8, lars=0.0, reuse=False):

@@ -57,13 +57,17 @@ def network_to_dict(net):
 
 
 def write_json_atomic(path, data):
-    """Write ``data`` as JSON to ``path`` via a temporary file, fsync and os.replace.
+    """Write ``data`` as JSON to ``path`` atomically; see :func:`write_file_atomic`."""
+    write_file_atomic(path, lambda f: json.dump(data, f), binary=False)
 
-    The temporary file ``.<name>.<random>.tmp`` is created in the target's
-    folder, so the final ``os.replace`` is an atomic rename: at every moment
-    ``path`` holds either its previous content or the complete new file. A
-    process killed mid-write (SIGKILL, power loss) can leave the temporary
-    file behind, never a damaged ``path``.
+
+def write_file_atomic(path, write, binary=True):
+    """Write a file via a temporary file in the same folder, fsync and os.replace.
+
+    ``write(f)`` writes the content to the open temporary file. At every
+    moment ``path`` holds either its previous content or the complete new
+    file: a process killed mid-write (SIGKILL, power loss) can leave the
+    temporary file ``.<name>.<random>.tmp`` behind, never a damaged ``path``.
 
     Raises
     ------
@@ -78,8 +82,8 @@ def write_json_atomic(path, data):
                                dir=folder)
     try:
         _set_final_mode(fd, path)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f)
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8")) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
