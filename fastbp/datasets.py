@@ -230,7 +230,11 @@ def _as_features(images, dtype, scale, name):
     X = np.ascontiguousarray(images.reshape(images.shape[0], -1))
     if dtype is None:
         return X
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype: expected None, np.float32 or np.float64, found {dtype!r} "
+                        f"(for {name})") from exc
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype: expected None (raw uint8), np.float32 or np.float64, "
                          f"found {dt} (for {name})")

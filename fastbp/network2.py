@@ -29,13 +29,12 @@ finite cost where the book's ``np.nan_to_num`` gives 0 or 1.8e308.
 accepts only the cost names ``QuadraticCost`` and ``CrossEntropyCost`` and
 never looks a name up from the file's content.
 """
-import json
 
 import numpy as np
 
 from .costs import get_cost
 from .network import _BookNetwork, sigmoid, sigmoid_prime
-from .serialization import network_from_dict, write_json_atomic
+from .serialization import read_json, network_from_dict, write_json_atomic
 from .validation import check_float, check_int
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "Network", "load", "vectorized_result",
@@ -251,11 +250,7 @@ def load(filename):
     ValueError
         If the file is not JSON, names another cost, or has arrays of the wrong shape.
     """
-    try:
-        with open(filename, "r") as f:
-            data = json.load(f, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, NaN/Infinity
-        raise ValueError(f"{filename}: not a network2 JSON file: {exc}") from exc
+    data = read_json(filename)  # strict: NaN, duplicate keys, deep nesting -> ValueError
     if not isinstance(data, dict):
         raise ValueError(f"{filename}: not a network2 file (the top level is not a JSON object)")
     name = data.get("cost")
@@ -287,5 +282,3 @@ def _one_hot(labels, n_classes):
     return Y
 
 
-def _reject_constant(name):
-    raise ValueError(f"non-finite number {name} in network file")

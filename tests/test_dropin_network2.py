@@ -305,5 +305,5 @@ def test_load_rejects_bad_files(tmp_path):
         network2.load(nan)
     truncated = tmp_path / "cut.json"
     truncated.write_text(json.dumps(good)[:-10])
-    with pytest.raises(ValueError, match="not a network2 JSON file"):
+    with pytest.raises(ValueError, match="not valid JSON"):
         network2.load(truncated)
