@@ -1,7 +1,7 @@
 """Central-difference check of backpropagation's gradients."""
 import numpy as np
 
-from .validation import check_float, check_int, check_nonempty, check_targets
+from .validation import check_float, check_int, check_nonempty, check_seed, check_targets
 
 
 def gradcheck(net, X, Y, eps=None, max_parameters=None, seed=0):
@@ -50,7 +50,7 @@ def gradcheck(net, X, Y, eps=None, max_parameters=None, seed=0):
     if max_parameters is not None:
         k = check_int(max_parameters, "max_parameters", minimum=1)
         if k < indices.size:
-            indices = np.sort(np.random.default_rng(seed).choice(indices, k, replace=False))
+            indices = np.sort(check_seed(seed).choice(indices, k, replace=False))
     theta = net._theta
     n = X.shape[0]
     worst = 0.0
