@@ -14,15 +14,8 @@ import numpy as np
 
 import fastbp
 
-#: The three configurations of issue 4 (sizes, mini-batch, learning rate, cost,
-#: the dtype the peer comparison uses for them).
-CONFIGS = {
-    "S": dict(sizes=(784, 30, 10), batch_size=10, eta=3.0, cost="quadratic", dtype="float64"),
-    "M": dict(sizes=(784, 100, 10), batch_size=10, eta=0.5, cost="cross_entropy",
-              dtype="float64"),
-    "L": dict(sizes=(784, 1024, 1024, 10), batch_size=1024, eta=0.1, cost="cross_entropy",
-              dtype="float32"),
-}
+# The three configurations of issue 4: one table, in the plain script, which imports only NumPy.
+from .compare_peers import CONFIGS
 
 #: Rows of one timed "epoch". S and M use Fashion-MNIST's 60,000 training rows;
 #: L uses a subset of 8,192 rows (8 mini-batches of 1024) so that one sample

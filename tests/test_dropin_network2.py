@@ -11,37 +11,10 @@ import pytest
 
 import book_reference as ref
 from book_reference import global_random_state, random_states, random_states_equal
+from dropin_helpers import SIZES, assert_params_close, copy_params, make_data
 from fastbp import network2
 
-SIZES = [6, 5, 4, 3]
-TOL = 1e-10
 COSTS = [(network2.QuadraticCost, "quadratic"), (network2.CrossEntropyCost, "cross_entropy")]
-
-
-def make_data(n, seed, sizes=SIZES, labels=False):
-    r = np.random.default_rng(seed)
-    data = []
-    for _ in range(n):
-        x = r.uniform(-1.0, 1.0, size=(sizes[0], 1))
-        k = int(r.integers(0, sizes[-1]))
-        if labels:
-            data.append((x, k))
-        else:
-            y = np.zeros((sizes[-1], 1))
-            y[k] = 1.0
-            data.append((x, y))
-    return data
-
-
-def copy_params(net):
-    return [W.copy() for W in net.weights], [b.copy() for b in net.biases]
-
-
-def assert_params_close(net, weights, biases, tol=TOL):
-    for W, Wr in zip(net.weights, weights):
-        np.testing.assert_allclose(W, Wr, rtol=0, atol=tol)
-    for b, br in zip(net.biases, biases):
-        np.testing.assert_allclose(b, br, rtol=0, atol=tol)
 
 
 # ---------------------------------------------------------------- construction
