@@ -132,39 +132,21 @@ class Activation:
 
 
 class BuiltinActivation:
-    """A built-in activation: name, kernel code and reference NumPy functions."""
+    """A built-in activation: its name and its code in the kernels."""
 
-    def __init__(self, name, code, f, fprime):
+    def __init__(self, name, code):
         self.name = name
         self.code = code
-        self.f = f
-        self.fprime = fprime
 
     def __repr__(self):
         return f"<built-in activation {self.name!r}>"
 
 
-def _np_sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def _np_softmax(z):
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 #: The built-in activations, by name. ``softmax`` is for the output layer,
-#: with the ``log_likelihood`` cost; its Jacobian is not diagonal, so it has
-#: no element-wise derivative (``fprime`` is None).
-ACTIVATIONS = {
-    "linear": BuiltinActivation("linear", LINEAR, lambda z: z, lambda z: np.ones_like(z)),
-    "sigmoid": BuiltinActivation("sigmoid", SIGMOID, _np_sigmoid,
-                                 lambda z: _np_sigmoid(z) * (1 - _np_sigmoid(z))),
-    "tanh": BuiltinActivation("tanh", TANH, np.tanh, lambda z: 1 - np.tanh(z) ** 2),
-    "relu": BuiltinActivation("relu", RELU, lambda z: np.maximum(z, 0),
-                              lambda z: (z > 0).astype(z.dtype)),
-    "softmax": BuiltinActivation("softmax", SOFTMAX, _np_softmax, None),
-}
+#: with the ``log_likelihood`` cost (its Jacobian is not diagonal).
+ACTIVATIONS = {name: BuiltinActivation(name, code) for name, code in [
+    ("linear", LINEAR), ("sigmoid", SIGMOID), ("tanh", TANH), ("relu", RELU),
+    ("softmax", SOFTMAX)]}
 ACTIVATION_ALIASES = {"identity": "linear", "logistic": "sigmoid"}
 
 
