@@ -675,7 +675,7 @@ def _config_document(options, data, ranks):
     }
 
 
-def _choose_run_dir(given, err):
+def _choose_run_dir(given):
     """The run folder and whether a run there is replaced (see --out)."""
     if "out" in given:
         target = Path(given["out"]).expanduser()
@@ -761,7 +761,7 @@ def cmd_train(args):
     options, hidden = _merge_options(given, recorded)
     notes = _check_combinations(options, distributed_run)
     if resume_arg is None:
-        run_dir, replacing = _choose_run_dir(given, err)
+        run_dir, replacing = _choose_run_dir(given)
 
     comm = None
     if distributed_run:
@@ -779,6 +779,12 @@ def cmd_train(args):
 
     dtype = np.dtype(options["dtype"])
     spec = options["dataset"]
+    if recorded is not None and "dataset" not in given and spec not in NAMED_DATASETS \
+            and not Path(spec).expanduser().exists():
+        # a relative path recorded in another working folder: the absolute one recorded
+        path = recorded["data"].get("path")
+        if isinstance(path, str) and Path(path).exists():
+            spec = options["dataset"] = path
     arrays, description = load_data(spec, dtype)
     X_train, y_train, X_test, y_test = arrays
     n_classes = _n_classes(y_train, y_test)

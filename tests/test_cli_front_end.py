@@ -211,6 +211,18 @@ def test_flags_given_override_the_config(tmp_path):
     assert model_bytes(first) != model_bytes(other)
 
 
+def test_config_replay_from_another_folder_finds_relative_data(tmp_path, monkeypatch):
+    from test_cli import _write_npz
+    (tmp_path / "a").mkdir()
+    _write_npz(tmp_path / "a" / "toy.npz", seed=5)
+    monkeypatch.chdir(tmp_path / "a")
+    assert cli.main(["train", "--dataset", "toy.npz", "--epochs", "3", "--out", "run",
+                     *QUIET]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", "--config", "a/run", "--out", "again", *QUIET]) == 0
+    assert model_bytes(tmp_path / "again") == model_bytes(tmp_path / "a" / "run")
+
+
 def test_config_with_other_data_warns(capsys, tmp_path):
     code, first = train(tmp_path, "first", "--epochs", "1")
     config = json.loads((first / "config.json").read_text())
