@@ -1108,7 +1108,7 @@ def cmd_evaluate(args):
         try:
             from .plotting import plot_confusion_matrix
             plot_confusion_matrix(matrix, png, labels,
-                                  title=f"{model_path.name} on {spec}: {100 * acc:.2f}%")
+                                  title=f"{args.model} on {spec}: {100 * acc:.2f}%")
         except ImportError:
             print("fastbp evaluate: note: no confusion_matrix.png (needs matplotlib: "
                   "pip install \"fastbp[plot]\")", file=err)
