@@ -14,8 +14,9 @@ import numpy as np
 
 import fastbp
 
-# The three configurations of issue 4: one table, in the plain script, which imports only NumPy.
-from .compare_peers import CONFIGS
+# The three configurations of issue 4: one table, in numpy_peer.py (NumPy only), shared
+# with compare_peers.py.
+from .numpy_peer import CONFIGS
 
 #: Rows of one timed "epoch". S and M use Fashion-MNIST's 60,000 training rows;
 #: L uses a subset of 8,192 rows (8 mini-batches of 1024) so that one sample

@@ -5,7 +5,7 @@ Implementations (each in its own subprocess, one at a time, on the same data,
 the same initial weights and the same shuffles):
 
 - ``fastbp``: ``Network._train_epoch``, the compiled whole-epoch driver;
-- ``numpy``: the fully-matrix form written below (:class:`NumpyRunner`): per
+- ``numpy``: the fully-matrix form in numpy_peer.py (:class:`NumpyMatrixForm`): per
   mini-batch one matrix product per layer forward, one per layer backward
   and one per layer for the weight gradients, no Python loop over examples;
 - ``torch``: PyTorch eager, ``nn.Sequential`` + autograd + ``optim.SGD``;
@@ -49,7 +49,6 @@ import importlib.util
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -58,14 +57,14 @@ import time
 
 import numpy as np
 
-#: Issue 4's configurations.
-CONFIGS = {
-    "S": dict(sizes=(784, 30, 10), batch_size=10, eta=3.0, cost="quadratic", dtype="float64"),
-    "M": dict(sizes=(784, 100, 10), batch_size=10, eta=0.5, cost="cross_entropy",
-              dtype="float64"),
-    "L": dict(sizes=(784, 1024, 1024, 10), batch_size=1024, eta=0.1, cost="cross_entropy",
-              dtype="float32"),
-}
+# The configurations and the NumPy matrix form live in numpy_peer.py, shared with the asv
+# suite. This file runs as a script (and spawns itself as one), or is imported as
+# benchmarks.compare_peers.
+if __package__:
+    from .numpy_peer import CONFIGS, NumpyMatrixForm
+else:
+    from numpy_peer import CONFIGS, NumpyMatrixForm
+
 PEERS = ["numpy", "torch", "jax", "sklearn"]
 #: Modules an implementation needs (checked with importlib before a worker starts).
 REQUIRES = {"fastbp": ["fastbp"], "numpy": ["numpy"], "torch": ["torch"],
@@ -103,6 +102,7 @@ def one_hot(labels, n_classes, dtype):
 
 def ru_maxrss_bytes():
     """getrusage's ru_maxrss in bytes (Linux reports KiB, macOS bytes)."""
+    import resource  # Unix only: imported here so that importing this file works anywhere
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss if sys.platform == "darwin" else rss * 1024
 
@@ -243,70 +243,20 @@ class FastbpRunner:
 
 
 class NumpyRunner:
-    """The fully-matrix form in NumPy: one matrix product per layer and pass, per mini-batch.
-
-    For a mini-batch of m rows (rows are examples)::
-
-        forward   Z^l = A^{l-1} W^T + b,  A^l = sigmoid(Z^l)
-        BP1       D^L = A^L - Y                   (cross-entropy)
-                  D^L = (A^L - Y) * A^L (1 - A^L)   (quadratic)
-        BP2       D^l = (D^{l+1} W^{l+1}) * A^l (1 - A^l)
-        BP4, BP3  W^l -= eta/m D^l^T A^{l-1},  b^l -= eta/m sum_rows D^l
-    """
+    """The fully-matrix form in NumPy (numpy_peer.NumpyMatrixForm), on the worker's problem."""
 
     def __init__(self, p):
         self.version = np.__version__
-        self.W = [w.copy() for w in p.W]
-        self.b = [b.copy() for b in p.b]
-        self.p = p
-
-    @staticmethod
-    def _sigmoid_inplace(Z):
-        np.negative(Z, out=Z)
-        np.exp(Z, out=Z)
-        Z += 1.0
-        np.reciprocal(Z, out=Z)
+        self.form = NumpyMatrixForm(p.X, p.Y, p.W, p.b, p.batch_size, p.eta, p.cost)
 
     def epoch(self, order):
-        p, W, b = self.p, self.W, self.b
-        n, bs, L = order.shape[0], p.batch_size, len(W)
-        quadratic = p.cost == "quadratic"
-        with np.errstate(over="ignore"):  # exp(-z) may overflow to inf: sigmoid is then 0
-            for start in range(0, n, bs):
-                idx = order[start:start + bs]
-                scale = p.dtype.type(p.eta / idx.shape[0])
-                A = [p.X[idx]]
-                for l in range(L):
-                    Z = A[-1] @ W[l].T
-                    Z += b[l]
-                    self._sigmoid_inplace(Z)
-                    A.append(Z)
-                D = A[L] - p.Y[idx]
-                if quadratic:
-                    D *= A[L] * (1.0 - A[L])
-                for l in range(L - 1, -1, -1):
-                    gW = D.T @ A[l]
-                    gb = D.sum(axis=0)
-                    if l > 0:  # propagate with the weights before their update
-                        D_prev = D @ W[l]
-                        D_prev *= A[l] * (1.0 - A[l])
-                    gW *= scale
-                    W[l] -= gW
-                    gb *= scale
-                    b[l] -= gb
-                    if l > 0:
-                        D = D_prev
+        self.form.epoch(order)
 
     def predict(self, X):
-        A = X
-        with np.errstate(over="ignore"):
-            for W, b in zip(self.W, self.b):
-                A = A @ W.T + b
-                self._sigmoid_inplace(A)
-        return np.argmax(A, axis=1)
+        return self.form.predict(X)
 
     def parameters(self):
-        return self.W, self.b
+        return self.form.parameters()
 
 
 class TorchRunner:
