@@ -1,0 +1,121 @@
+#!/usr/bin/env python
+"""Before merging: did HEAD make fastbp's training epoch slower than BASE? One command.
+
+    python benchmarks/check_regression.py [BASE [HEAD]]     # default: main HEAD
+
+Runs, from the repository root (where asv.conf.json is)::
+
+    asv continuous --factor 1.1 -b "bench_epoch.TimeEpoch|bench_ratio.TrackSpeedupVsNumpy" BASE HEAD
+
+that is, the six one-epoch benchmarks (S, M, L x float32, float64) with
+absolute times, and the six in-process speedups over the NumPy matrix form
+(bench_ratio.py), for both commits, each built into asv's virtualenv, with
+asv's rounds interleaved between the two commits. Then it reads asv's
+comparison table and calls a regression only where both signals agree, per
+config and dtype:
+
+1. asv calls the epoch time worse: slower by more than ``--factor`` *and*
+   the two sets of samples clearly apart (asv's statistics; "+" in its table);
+2. the speedup vs NumPy, measured in one process alternating fastbp and
+   NumPy epochs, fell by more than ``--confirm`` (default 5%).
+
+Why both: on a shared machine a neighbour's job can slow one commit's epochs
+by 10-15% in a way asv's statistics accept as real (the time moved, the code
+did not); the same neighbour slows the NumPy epochs of that process too, so
+the speedup stays put. A real slowdown of fastbp moves both. (asv knows no
+"higher is better", so in its table a fall of the speedup shows as an
+improvement, "-"; this script reads it the right way round.)
+
+Exit status: 0 no regression, 1 regression, 2 asv failed or a benchmark
+failed. Measured false-alarm rate, detection of a 20% slowdown and run time:
+benchmarks/README.md, "Regression check before merging".
+"""
+import argparse
+import re
+import subprocess
+import sys
+
+EPOCH = "bench_epoch.TimeEpoch.time_epoch"
+RATIO = "bench_ratio.TrackSpeedupVsNumpy.track_speedup_vs_numpy"
+BENCH = r"bench_epoch\.TimeEpoch|bench_ratio\.TrackSpeedupVsNumpy"
+ROW = re.compile(r"^\|\s*(?P<mark>[-+x!~ ]*?)\s*\|\s*(?P<before>[^|]*?)\s*\|\s*(?P<after>[^|]*?)"
+                 r"\s*\|\s*(?P<ratio>[^|]*?)\s*\|\s*(?P<name>[^|]*?)\s*\|\s*$")
+
+
+def parse_compare(text):
+    """{(benchmark, params): (mark, ratio after/before or None)} from asv compare's table."""
+    rows = {}
+    for line in text.splitlines():
+        m = ROW.match(line.strip())
+        if not m or m["name"].startswith(("Benchmark", "-")):
+            continue
+        name, _, params = m["name"].partition("(")
+        try:
+            ratio = float(m["ratio"].lstrip("~"))
+        except ValueError:
+            ratio = None
+        rows[(name.strip(), params.rstrip(")").strip())] = (m["mark"].strip(), ratio,
+                                                             m["before"], m["after"])
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("base", nargs="?", default="main")
+    parser.add_argument("head", nargs="?", default="HEAD")
+    parser.add_argument("--factor", type=float, default=1.1,
+                        help="asv's factor for the epoch times (default 1.1: 10%% slower)")
+    parser.add_argument("--confirm", type=float, default=1.05,
+                        help="the speedup vs NumPy must fall by this factor too (default 1.05)")
+    parser.add_argument("--asv", default="asv", help="the asv command")
+    args = parser.parse_args(argv)
+
+    run = [args.asv, "continuous", "--factor", str(args.factor), "-b", BENCH,
+           args.base, args.head]
+    print("$ " + " ".join(run), flush=True)
+    rc = subprocess.run(run).returncode
+    if rc not in (0, 1):
+        print(f"check_regression: asv continuous failed (exit {rc})", file=sys.stderr)
+        return 2
+    # The full table (continuous prints only the changes), factor-only for the ratios.
+    table = subprocess.run([args.asv, "compare", "--factor", str(args.factor), "-b", BENCH,
+                            args.base, args.head], capture_output=True, text=True)
+    if table.returncode != 0:
+        print(table.stdout + table.stderr, file=sys.stderr)
+        return 2
+    rows = parse_compare(table.stdout)
+    params = sorted({p for (n, p) in rows if n in (EPOCH, RATIO)})
+    if not params:
+        print("check_regression: no results found in asv compare's output", file=sys.stderr)
+        return 2
+
+    print("\nconfig, dtype     | epoch time after/before (asv) | speedup vs NumPy before -> after"
+          " (fall) | verdict")
+    regressions, failed = [], False
+    for p in params:
+        mark, t_ratio, _, _ = rows.get((EPOCH, p), ("?", None, "", ""))
+        rmark, s_ratio, s_before, s_after = rows.get((RATIO, p), ("?", None, "", ""))
+        failed |= "!" in (mark, rmark) or t_ratio is None or s_ratio is None
+        fall = (1.0 / s_ratio) if s_ratio else float("nan")  # before / after
+        slower = mark == "+"
+        confirmed = fall > args.confirm
+        verdict = ("REGRESSION" if slower and confirmed else
+                   "time only (load?)" if slower else
+                   "speedup only" if confirmed else "ok")
+        if slower and confirmed:
+            regressions.append(p)
+        t_text = "failed" if t_ratio is None else f"{t_ratio:.2f} {mark or ' '}"
+        s_text = "failed" if s_ratio is None else f"{s_before} -> {s_after} ({fall:.2f})"
+        print(f"{p:17} | {t_text:29} | {s_text:38} | {verdict}")
+    if failed:
+        print("check_regression: a benchmark failed or is missing (see above)", file=sys.stderr)
+        return 2
+    if regressions:
+        print(f"\nREGRESSION in {len(regressions)} of {len(params)}: " + ", ".join(regressions))
+        return 1
+    print(f"\nno regression ({len(params)} configs: epoch time and speedup vs NumPy)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
