@@ -5,12 +5,12 @@
 """
 from .activations import ACTIVATIONS, Activation
 from .costs import COSTS
-from .exceptions import DivergenceError
+from .exceptions import DivergenceError, NotLearningWarning
 from .gradcheck import gradcheck
 from .model import Network
 from .serialization import load
 
 __version__ = "0.1.0"
 
-__all__ = ["ACTIVATIONS", "COSTS", "Activation", "DivergenceError", "Network", "gradcheck",
-           "load", "__version__"]
+__all__ = ["ACTIVATIONS", "COSTS", "Activation", "DivergenceError", "Network", "NotLearningWarning",
+           "gradcheck", "load", "__version__"]

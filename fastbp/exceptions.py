@@ -25,3 +25,16 @@ class DivergenceError(ArithmeticError):
             f"training diverged in epoch {epoch + 1}, mini-batch {batch + 1}: the cost or a "
             f"parameter became NaN or infinite at eta={eta}. The network keeps its last finite "
             f"parameters. Try a smaller eta (e.g. {eta / 10:g}).")
+
+
+class NotLearningWarning(UserWarning):
+    """Training runs but the network learns nothing (see :mod:`fastbp.diagnostics`).
+
+    ``Network.fit`` warns at most once per fit, from the third epoch on (or
+    after the last epoch of a shorter fit), when at least two of these are
+    seen: the training cost has not fallen below its first-epoch value; nearly
+    all hidden units are saturated (sigmoid, tanh) or dead (ReLU) on a sample
+    of the training rows; the accuracy on that sample is at chance level. The
+    message names what was seen and what to try (usually a smaller eta).
+    Silence it with ``warnings.filterwarnings("ignore", category=NotLearningWarning)``.
+    """

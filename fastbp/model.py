@@ -6,10 +6,12 @@ import time
 import numpy as np
 
 from . import kernels
+from ._numba_options import quiet_numba_experimental
 from .activations import (ACTIVATIONS, CUSTOM, IDENTITY_CFUNC, MAX_CUSTOM_ACTIVATIONS, ONE_CFUNC, SOFTMAX,
                           Activation, get_activation)
 from .checkpoint import read_checkpoint, write_checkpoint
 from .costs import get_cost
+from .diagnostics import LearningMonitor
 from .exceptions import DivergenceError
 from .schedules import SCHEDULES, epoch_learning_rates, linear_scaling
 from .validation import (all_finite, check_choice, check_float, check_float_dtype, check_inputs,
@@ -278,6 +280,7 @@ class Network:
             raise ValueError(f"{name}: expected a 2-D array of shape (n_samples, {self.sizes[0]})")
         return arr, single
 
+    @quiet_numba_experimental()
     def _forward(self, X, Y=None, chunk_size=None):
         n = X.shape[0]
         out = np.empty((n, self.sizes[-1]), self.dtype)
@@ -346,6 +349,7 @@ class Network:
                                            for W in self._weight_views))
 
     # -------------------------------------------------------------- gradients
+    @quiet_numba_experimental()
     def gradients(self, X, Y, chunk_size=None):
         """Mean over the rows of dC_x/db and dC_x/dW (backpropagation, no regularisation).
 
@@ -376,6 +380,7 @@ class Network:
         return ([kernels.layer_biases(G, self._layout, l).copy() for l in range(L)],
                 [kernels.layer_weights(G, self._layout, l).copy() for l in range(L)])
 
+    @quiet_numba_experimental()
     def trace(self, X, Y):
         """The per-layer z, a and delta of a batch, for study and for tests.
 
@@ -574,6 +579,7 @@ class Network:
             history = {k: list(restored["history"].get(k, [])) for k in history}
         self.history_ = history
         order = np.arange(n, dtype=np.int64)
+        monitor = LearningMonitor(self, X, Y, eta, epochs)  # NotLearningWarning
         for epoch in range(first_epoch, epochs):
             t0 = time.perf_counter()
             if shuffle:
@@ -593,6 +599,7 @@ class Network:
                 history["eval_cost"].append(total / Xe.shape[0])
                 history["eval_accuracy"].append(float(np.mean(np.argmax(out, axis=1) == ye)))
             history["time"].append(time.perf_counter() - t0)
+            monitor.after_epoch(history)
             stop = callback is not None and callback(self, epoch, history)
             if checkpoint is not None and (stop or epoch + 1 == epochs
                                            or (epoch + 1) % checkpoint_every == 0):
@@ -645,6 +652,7 @@ class Network:
                                  "hyper": hyper}
         return state
 
+    @quiet_numba_experimental()
     def _train_epoch(self, X, Y, order, batch_size, eta, reg_kind, reg, momentum, nesterov,
                      state, epoch=0, on_progress=None, batch_etas=None):
         """Run the mini-batches of one epoch in the given row order; return the cost sum.
