@@ -8,7 +8,7 @@ under fixed symbol names so that kernels calling them can be cached on disk.
 """
 import llvmlite.binding as llvm
 from numba import types
-from numba.extending import get_cython_function_address
+from numba.extending import get_cython_function_address, overload
 
 from ._numba_options import jit, jit_inline, jit_reduction
 
@@ -33,42 +33,92 @@ SMALL_GEMM_WORK = 8192
 FEW_ROWS = 32
 
 
+def zero_of(arr):
+    """A zero of ``arr``'s dtype (jitted code only): float32 loops then accumulate in float32."""
+
+
+@overload(zero_of, inline="always")
+def _zero_of_overload(arr):
+    dtype = arr.dtype
+
+    def impl(arr):
+        return dtype(0)
+    return impl
+
+
+@jit_inline
+def _store(C, i, j, s, alpha, beta):
+    if beta == 0.0:
+        C[i, j] = alpha * s
+    else:
+        C[i, j] = alpha * s + beta * C[i, j]
+
+
 @jit_reduction
 def _gemm_nt_few_rows(alpha, A, B, beta, C):
-    """C <- alpha A B^T + beta C for A with few rows: four rows share each load of B."""
+    """C <- alpha A B^T + beta C for A with few rows, in register blocks of 2 rows x 4 columns.
+
+    Each block keeps 8 independent dot products over k in flight (vectorised
+    by LLVM, accumulated in C's dtype): 6 loads feed 8 multiply-adds. The
+    loop over rows of A runs inside the loop over rows of B, so each row of B
+    (a row of W, in the forward pass) is read from memory once, and the few
+    rows of A stay in cache.
+    """
     m, k = A.shape
     n = B.shape[0]
-    i = 0
-    while i + 3 < m:
-        for j in range(n):
-            s0 = 0.0
-            s1 = 0.0
-            s2 = 0.0
-            s3 = 0.0
-            for p in range(k):
-                b = B[j, p]
-                s0 += A[i, p] * b
-                s1 += A[i + 1, p] * b
-                s2 += A[i + 2, p] * b
-                s3 += A[i + 3, p] * b
-            if beta == 0.0:
-                C[i, j] = alpha * s0
-                C[i + 1, j] = alpha * s1
-                C[i + 2, j] = alpha * s2
-                C[i + 3, j] = alpha * s3
+    zero = zero_of(C)
+    j = 0
+    while j < n:
+        four = j + 3 < n
+        i = 0
+        while i < m:
+            two = i + 1 < m
+            i1 = i + 1 if two else i  # a single last row is computed twice, stored once
+            if four:
+                s00 = zero
+                s01 = zero
+                s02 = zero
+                s03 = zero
+                s10 = zero
+                s11 = zero
+                s12 = zero
+                s13 = zero
+                for p in range(k):
+                    a0 = A[i, p]
+                    a1 = A[i1, p]
+                    b0 = B[j, p]
+                    b1 = B[j + 1, p]
+                    b2 = B[j + 2, p]
+                    b3 = B[j + 3, p]
+                    s00 += a0 * b0
+                    s01 += a0 * b1
+                    s02 += a0 * b2
+                    s03 += a0 * b3
+                    s10 += a1 * b0
+                    s11 += a1 * b1
+                    s12 += a1 * b2
+                    s13 += a1 * b3
+                _store(C, i, j, s00, alpha, beta)
+                _store(C, i, j + 1, s01, alpha, beta)
+                _store(C, i, j + 2, s02, alpha, beta)
+                _store(C, i, j + 3, s03, alpha, beta)
+                if two:
+                    _store(C, i1, j, s10, alpha, beta)
+                    _store(C, i1, j + 1, s11, alpha, beta)
+                    _store(C, i1, j + 2, s12, alpha, beta)
+                    _store(C, i1, j + 3, s13, alpha, beta)
             else:
-                C[i, j] = alpha * s0 + beta * C[i, j]
-                C[i + 1, j] = alpha * s1 + beta * C[i + 1, j]
-                C[i + 2, j] = alpha * s2 + beta * C[i + 2, j]
-                C[i + 3, j] = alpha * s3 + beta * C[i + 3, j]
-        i += 4
-    while i < m:
-        for j in range(n):
-            s0 = 0.0
-            for p in range(k):
-                s0 += A[i, p] * B[j, p]
-            C[i, j] = alpha * s0 + (beta * C[i, j] if beta != 0.0 else 0.0)
-        i += 1
+                s0 = zero
+                s1 = zero
+                for p in range(k):
+                    b = B[j, p]
+                    s0 += A[i, p] * b
+                    s1 += A[i1, p] * b
+                _store(C, i, j, s0, alpha, beta)
+                if two:
+                    _store(C, i1, j, s1, alpha, beta)
+            i += 2
+        j += 4 if four else 1
 
 
 @jit_inline

@@ -449,45 +449,40 @@ def fit(net, X_shard, Y_shard, epochs, batch_size, eta, lmbda=0.0, momentum=0.0,
         history["eval_cost"] = []
         history["eval_accuracy"] = []
     net.history_ = history
-    theta = net._theta
-    cur, nxt = theta, state["spare"]
-    try:
-        for epoch in range(epochs):
-            t0 = time.perf_counter()
-            order = rng.permutation(n).astype(np.int64, copy=False)
-            index, bounds = local_batches(order, batch_size, row_start, row_stop)
-            cost_sum = 0.0
-            for k in range(n_batches):
-                packed[P] = kernels.gradient_sums(X, Y, index, bounds[k], bounds[k + 1], x_scale,
-                                                  cost_code, cur, arch, work, G)
-                comm.allreduce_sum_inplace(packed)
-                batch_cost = float(packed[P])
-                m = min(batch_size, n - k * batch_size)
-                if not np.isfinite(batch_cost) or not kernels.apply_update(
-                        cur, nxt, G, v1, v2, layout, 1.0 / m, eta, hyper, options):
-                    raise DivergenceError(epoch, k, eta)
-                cur, nxt = nxt, cur
-                cost_sum += batch_cost
-                if on_progress is not None and ((k + 1) % segment == 0 or k + 1 == n_batches):
-                    on_progress(epoch, k + 1, n_batches)
-            if cur is not theta:
-                theta[:] = cur
-                cur, nxt = theta, state["spare"]
-            history["epoch"].append(epoch + 1)
-            history["train_cost"].append(cost_sum / n + net._penalty(lmbda, n, regularization))
-            history["eta"].append(eta)
-            if eval_set is not None:
-                Xe, Ye, ye = eval_set
-                out, total = net._forward(Xe, Ye, chunk_size)
-                eval_sums[:] = (total, np.count_nonzero(np.argmax(out, axis=1) == ye), Xe.shape[0])
-                comm.allreduce_sum_inplace(eval_sums)
-                history["eval_cost"].append(float(eval_sums[0] / eval_sums[2]))
-                history["eval_accuracy"].append(float(eval_sums[1] / eval_sums[2]))
-            history["time"].append(time.perf_counter() - t0)
-            stop = callback is not None and bool(callback(net, epoch, history))
-            if comm.allgather_ints([int(stop)]).any():
-                break
-    finally:
-        if cur is not theta:
-            theta[:] = cur
+    theta, spare = net._theta, state["spare"]
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        order = rng.permutation(n).astype(np.int64, copy=False)
+        index, bounds = local_batches(order, batch_size, row_start, row_stop)
+        cost_sum = 0.0
+        for k in range(n_batches):
+            packed[P] = kernels.gradient_sums(X, Y, index, bounds[k], bounds[k + 1], x_scale,
+                                              cost_code, theta, arch, work, G)
+            comm.allreduce_sum_inplace(packed)
+            batch_cost = float(packed[P])
+            m = min(batch_size, n - k * batch_size)
+            if not np.isfinite(batch_cost):
+                raise DivergenceError(epoch, k, eta)
+            spare[:] = theta  # the step is in place: keep the last finite parameters
+            if not kernels.apply_update(theta, G, v1, v2, layout, 1.0 / m, eta, hyper,
+                                        options):
+                theta[:] = spare
+                raise DivergenceError(epoch, k, eta)
+            cost_sum += batch_cost
+            if on_progress is not None and ((k + 1) % segment == 0 or k + 1 == n_batches):
+                on_progress(epoch, k + 1, n_batches)
+        history["epoch"].append(epoch + 1)
+        history["train_cost"].append(cost_sum / n + net._penalty(lmbda, n, regularization))
+        history["eta"].append(eta)
+        if eval_set is not None:
+            Xe, Ye, ye = eval_set
+            out, total = net._forward(Xe, Ye, chunk_size)
+            eval_sums[:] = (total, np.count_nonzero(np.argmax(out, axis=1) == ye), Xe.shape[0])
+            comm.allreduce_sum_inplace(eval_sums)
+            history["eval_cost"].append(float(eval_sums[0] / eval_sums[2]))
+            history["eval_accuracy"].append(float(eval_sums[1] / eval_sums[2]))
+        history["time"].append(time.perf_counter() - t0)
+        stop = callback is not None and bool(callback(net, epoch, history))
+        if comm.allgather_ints([int(stop)]).any():
+            break
     return history

@@ -38,12 +38,18 @@ from numba.extending import intrinsic
 
 from ._numba_options import jit, jit_inline, jit_reduction
 from .activations import CUSTOM, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
-from .blas import gemm_nn, gemm_nt, gemm_tn
+from .blas import FEW_ROWS, gemm_nn, gemm_nt, gemm_tn, zero_of
 from .costs import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC
 
 # Status codes returned by the training driver.
 OK = 0
 DIVERGED = 1
+
+#: Mini-batches of at most this many rows compute each layer's weight
+#: gradient two rows at a time and apply the step to those rows at once,
+#: while the rows are in L1 (the gradient matrix is never written whole).
+FUSED_UPDATE_ROWS = FEW_ROWS
+
 
 # Regularisation kinds (options[O_REG_KIND]).
 REG_NONE = 0
@@ -184,14 +190,14 @@ def fprime_row(D, Z, A, i, code, fprime):
     # LINEAR: f' = 1, nothing to do. SOFTMAX never reaches here (see output_delta).
 
 
-@jit_inline
+@jit
 def add_bias_and_activate(Z, b, A, code, f):
     """Z <- Z + b (row-wise), A <- f(Z)."""
     for i in range(Z.shape[0]):
         activate_row(Z, b, A, i, code, f)
 
 
-@jit_inline
+@jit
 def multiply_by_fprime(D, Z, A, code, fprime):
     """D <- D (.) f'(Z), BP1/BP2's Hadamard product."""
     if code == LINEAR:
@@ -216,7 +222,7 @@ def forward_pass(rows, theta, arch, work):
         A_prev = A
 
 
-@jit_inline
+@jit
 def chunk_cost(rows, cost, arch, work):
     """Sum over the chunk's rows of the per-example cost C_x (from Z^L, A^L, Y0)."""
     layout, codes, slots, fs, fprimes = arch
@@ -256,7 +262,7 @@ def chunk_cost(rows, cost, arch, work):
     return total
 
 
-@jit_inline
+@jit
 def output_delta(rows, cost, arch, work):
     """BP1: Delta^L from A^L, Y0 and the cost, into the last layer's Delta block."""
     layout, codes, slots, fs, fprimes = arch
@@ -302,8 +308,14 @@ def accumulate_gradients(rows, accumulate, arch, work, G):
     A_prev = X0[:rows]
     for l in range(layout.shape[0]):
         D = layer_block(Dbuf, layout, l, rows, cmax)
-        gemm_tn(1.0, D, A_prev, beta, weights_of(G, layout, l),
-             iscratch, cscratch, sscratch)
+        if rows <= FUSED_UPDATE_ROWS and not accumulate:  # the sums minibatch_step forms
+            n_in = layout[l, 0]
+            for i in range(0, layout[l, 1], 2):
+                weight_gradient_rows(D, A_prev, i, i + 1 < layout[l, 1],
+                                     matrix_view(G, layout[l, 2] + i * n_in, 2, n_in))
+        else:
+            gemm_tn(1.0, D, A_prev, beta, weights_of(G, layout, l),
+                    iscratch, cscratch, sscratch)
         gb = biases_of(G, layout, l)
         if not accumulate:
             for j in range(gb.shape[0]):
@@ -413,6 +425,15 @@ def squared_norm(x):
 
 
 @jit_reduction
+def finiteness_check(x):
+    """A sum that is 0 iff every value of x is finite (x - x is NaN for inf and NaN)."""
+    check = 0.0
+    for v in x:
+        check += v - v
+    return check
+
+
+@jit_reduction
 def regularised_gradient_norm(w, g, inv_m, l2, l1):
     """||g * inv_m + l2 w + l1 sign(w)||, the step direction LARS scales by."""
     total = 0.0
@@ -423,16 +444,40 @@ def regularised_gradient_norm(w, g, inv_m, l2, l1):
     return math.sqrt(total)
 
 
+@jit_inline
+def step_rule(hyper, options, inv_m, eta):
+    """The scalars of one step's update, read from hyper/options; advances Adam's step count.
+
+    Returns the tuple (inv_m, eta, l2, l1, momentum, nesterov, adam, beta1,
+    beta2, epsilon, adam_lr) that :func:`update_block` reads.
+    """
+    adam = options[O_OPTIMIZER] == OPT_ADAM
+    nesterov = options[O_NESTEROV] == 1
+    reg = hyper[H_REG] * (inv_m if options[O_REG_PER_BATCH] == 1 else 1.0)
+    l2 = reg if options[O_REG_KIND] == REG_L2 else 0.0
+    l1 = reg if options[O_REG_KIND] == REG_L1 else 0.0
+    beta1 = hyper[H_BETA1]
+    beta2 = hyper[H_BETA2]
+    adam_lr = 0.0
+    if adam:
+        hyper[H_STEP] += 1.0
+        t = hyper[H_STEP]
+        adam_lr = eta * math.sqrt(1.0 - beta2 ** t) / (1.0 - beta1 ** t)
+    return (inv_m, eta, l2, l1, hyper[H_MOMENTUM], nesterov, adam, beta1, beta2,
+            hyper[H_EPSILON], adam_lr)
+
+
 @jit_reduction
-def update_block(w, g, w_next, v1, v2, inv_m, eta, l2, l1, momentum, nesterov, adam,
-                 beta1, beta2, epsilon, adam_lr):
-    """One block (a layer's W or b) of the step; returns a sum that is 0 iff all new values are finite.
+def update_block(w, g, v1, v2, eta, l2, l1, rule):
+    """One block (rows of a layer's W, or its b) of the step, in place; returns a sum that is 0 iff all new values are finite.
 
     g_eff = g * inv_m + l2 w + l1 sign(w). SGD: w' = w - eta g_eff; momentum:
     v <- mu v - eta g_eff, w' = w + v (Nesterov: w' = w + mu v - eta g_eff);
     Adam (scikit-learn's form): m <- b1 m + (1-b1) g_eff, s <- b2 s + (1-b2) g_eff^2,
-    w' = w - adam_lr m / (sqrt(s) + epsilon).
+    w' = w - adam_lr m / (sqrt(s) + epsilon). In place: a separate output
+    array that may alias w would cost LLVM's vectorisation of these loops.
     """
+    inv_m, _, _, _, momentum, nesterov, adam, beta1, beta2, epsilon, adam_lr = rule
     check = 0.0
     n = w.shape[0]
     if adam:
@@ -443,89 +488,283 @@ def update_block(w, g, w_next, v1, v2, inv_m, eta, l2, l1, momentum, nesterov, a
             m2 = beta2 * v2[p] + (1.0 - beta2) * d * d
             v1[p] = m1
             v2[p] = m2
-            w_next[p] = x - adam_lr * m1 / (math.sqrt(m2) + epsilon)
-            check += w_next[p] - w_next[p]
+            w[p] = x - adam_lr * m1 / (math.sqrt(m2) + epsilon)
+            check += w[p] - w[p]
     elif momentum == 0.0:
         for p in range(n):
             x = w[p]
-            w_next[p] = x - eta * (g[p] * inv_m + l2 * x + l1 * ((x > 0.0) - (x < 0.0)))
-            check += w_next[p] - w_next[p]
+            w[p] = x - eta * (g[p] * inv_m + l2 * x + l1 * ((x > 0.0) - (x < 0.0)))
+            check += w[p] - w[p]
     elif nesterov:
         for p in range(n):
             x = w[p]
             d = g[p] * inv_m + l2 * x + l1 * ((x > 0.0) - (x < 0.0))
             vel = momentum * v1[p] - eta * d
             v1[p] = vel
-            w_next[p] = x + momentum * vel - eta * d
-            check += w_next[p] - w_next[p]
+            w[p] = x + momentum * vel - eta * d
+            check += w[p] - w[p]
     else:
         for p in range(n):
             x = w[p]
             d = g[p] * inv_m + l2 * x + l1 * ((x > 0.0) - (x < 0.0))
             vel = momentum * v1[p] - eta * d
             v1[p] = vel
-            w_next[p] = x + vel
-            check += w_next[p] - w_next[p]
+            w[p] = x + vel
+            check += w[p] - w[p]
     return check
 
 
 @jit_inline
-def apply_update(theta, theta_next, G, v1, v2, layout, inv_m, eta, hyper, options):
-    """One optimisation step from theta into theta_next, layer by layer.
+def state_slice(v, lo, hi):
+    """v[lo:hi], or v itself when the optimiser keeps no such state (v empty)."""
+    return v[lo:hi] if v.shape[0] > 0 else v
+
+
+@jit_inline
+def weight_step_size(theta, G, lo, hi, hyper, rule):
+    """eta for a layer's weights: with LARS, eta * trust * ||W|| / ||g_eff|| (You et al. 2017; SGD only).
+
+    Also adds ||W||^2 to hyper[H_WEIGHT_SQ_SUM] (scikit-learn's loss report
+    needs the norm before the step); the caller sets that slot's use.
+    """
+    inv_m, eta, l2, l1 = rule[0], rule[1], rule[2], rule[3]
+    trust = hyper[H_TRUST]
+    if trust > 0.0 and not rule[6]:
+        w_norm = math.sqrt(squared_norm(theta[lo:hi]))
+        g_norm = regularised_gradient_norm(theta[lo:hi], G[lo:hi], inv_m, l2, l1)
+        if w_norm > 0.0 and g_norm > 0.0:
+            return eta * trust * w_norm / g_norm
+    return eta
+
+
+@jit_inline
+def update_layer(l, theta, G, v1, v2, layout, rule, hyper, options):
+    """Layer l's step from its gradient sums in G, in place (weights, then the unregularised biases)."""
+    w0 = layout[l, 2]
+    b0 = layout[l, 3]
+    b1 = b0 + layout[l, 1]
+    if options[O_REG_PER_BATCH] == 1:
+        hyper[H_WEIGHT_SQ_SUM] += squared_norm(theta[w0:b0])
+    eta_w = weight_step_size(theta, G, w0, b0, hyper, rule)
+    check = update_block(theta[w0:b0], G[w0:b0], state_slice(v1, w0, b0),
+                         state_slice(v2, w0, b0), eta_w, rule[2], rule[3], rule)
+    check += update_block(theta[b0:b1], G[b0:b1], state_slice(v1, b0, b1),
+                          state_slice(v2, b0, b1), rule[1], 0.0, 0.0, rule)
+    return check
+
+
+@jit_inline
+def apply_update(theta, G, v1, v2, layout, inv_m, eta, hyper, options):
+    """One optimisation step of theta, in place, layer by layer.
 
     Biases are never regularised. With LARS (hyper[H_TRUST] > 0) each layer's
     weights use eta * trust * ||W|| / ||g_eff|| (You et al. 2017; SGD only).
     v1, v2 have theta's layout (momentum velocity; Adam's moments); they may
     be empty when the optimiser does not use them. Returns False if any new
-    value is not finite.
+    value is not finite (theta then holds a partly applied step).
     """
-    adam = options[O_OPTIMIZER] == OPT_ADAM
-    nesterov = options[O_NESTEROV] == 1
-    reg = hyper[H_REG] * (inv_m if options[O_REG_PER_BATCH] == 1 else 1.0)
-    l2 = reg if options[O_REG_KIND] == REG_L2 else 0.0
-    l1 = reg if options[O_REG_KIND] == REG_L1 else 0.0
-    momentum = hyper[H_MOMENTUM]
-    beta1 = hyper[H_BETA1]
-    beta2 = hyper[H_BETA2]
-    trust = hyper[H_TRUST]
-    adam_lr = 0.0
-    if adam:
-        hyper[H_STEP] += 1.0
-        t = hyper[H_STEP]
-        adam_lr = eta * math.sqrt(1.0 - beta2 ** t) / (1.0 - beta1 ** t)
+    rule = step_rule(hyper, options, inv_m, eta)
     check = 0.0
-    per_batch = options[O_REG_PER_BATCH] == 1
     for l in range(layout.shape[0]):
-        w0 = layout[l, 2]
-        b0 = layout[l, 3]
-        b1 = b0 + layout[l, 1]
-        if per_batch:
-            hyper[H_WEIGHT_SQ_SUM] += squared_norm(theta[w0:b0])
-        eta_w = eta
-        if trust > 0.0 and not adam:
-            w_norm = math.sqrt(squared_norm(theta[w0:b0]))
-            g_norm = regularised_gradient_norm(theta[w0:b0], G[w0:b0], inv_m, l2, l1)
-            if w_norm > 0.0 and g_norm > 0.0:
-                eta_w = eta * trust * w_norm / g_norm
-        for lo, hi, lam2, lam1, step in ((w0, b0, l2, l1, eta_w), (b0, b1, 0.0, 0.0, eta)):
-            va = v1[lo:hi] if v1.shape[0] > 0 else v1
-            vb = v2[lo:hi] if v2.shape[0] > 0 else v2
-            check += update_block(theta[lo:hi], G[lo:hi], theta_next[lo:hi], va, vb, inv_m,
-                                  step, lam2, lam1, momentum, nesterov, adam, beta1, beta2,
-                                  hyper[H_EPSILON], adam_lr)
+        check += update_layer(l, theta, G, v1, v2, layout, rule, hyper, options)
     return check == 0.0
+
+
+@jit_reduction
+def weight_gradient_rows(D, A, i, two, out):
+    """out[r] <- sum_p D[p, i + r] A[p] for r = 0 and, if ``two``, r = 1.
+
+    One or two rows of BP4's (Delta^l)^T A^{l-1}, for a short sum over the k
+    rows of D and A (a small mini-batch); ``out`` is written in its first row
+    only unless ``two``. The sum runs four rows of A at a time (indices past
+    k - 1 are clamped and weighted by zero, which adds exact zeros), so each
+    element of out is written once and updated ceil(k / 4) - 1 times while it
+    sits in L1.
+    """
+    k = D.shape[0]
+    n = A.shape[1]
+    i1 = i + 1 if two else i
+    zero = zero_of(out)
+    out0 = out[0]
+    out1 = out[1] if two else out[0]
+    for p in range(0, k, 4):
+        q1 = min(p + 1, k - 1)
+        q2 = min(p + 2, k - 1)
+        q3 = min(p + 3, k - 1)
+        c00 = D[p, i]
+        c01 = D[q1, i] if p + 1 < k else zero
+        c02 = D[q2, i] if p + 2 < k else zero
+        c03 = D[q3, i] if p + 3 < k else zero
+        c10 = D[p, i1]
+        c11 = D[q1, i1] if p + 1 < k else zero
+        c12 = D[q2, i1] if p + 2 < k else zero
+        c13 = D[q3, i1] if p + 3 < k else zero
+        a0 = A[p]
+        a1 = A[q1]
+        a2 = A[q2]
+        a3 = A[q3]
+        if not two:
+            if p == 0:
+                for j in range(n):
+                    out0[j] = c00 * a0[j] + c01 * a1[j] + c02 * a2[j] + c03 * a3[j]
+            else:
+                for j in range(n):
+                    out0[j] += c00 * a0[j] + c01 * a1[j] + c02 * a2[j] + c03 * a3[j]
+        elif p == 0:
+            for j in range(n):
+                x0 = a0[j]
+                x1 = a1[j]
+                x2 = a2[j]
+                x3 = a3[j]
+                out0[j] = c00 * x0 + c01 * x1 + c02 * x2 + c03 * x3
+                out1[j] = c10 * x0 + c11 * x1 + c12 * x2 + c13 * x3
+        else:
+            for j in range(n):
+                x0 = a0[j]
+                x1 = a1[j]
+                x2 = a2[j]
+                x3 = a3[j]
+                out0[j] += c00 * x0 + c01 * x1 + c02 * x2 + c03 * x3
+                out1[j] += c10 * x0 + c11 * x1 + c12 * x2 + c13 * x3
+
+
+@jit_inline
+def layer_step_from_deltas(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, hyper, options,
+                           work):
+    """BP4/BP3 for layer l from its Delta and A^{l-1}, and the layer's step, in place.
+
+    Returns a sum that is 0 iff all new values are finite. G (theta's layout)
+    is scratch: a small batch uses two rows of the layer's block as the L1
+    buffer, a large one (or LARS, which needs the whole gradient's norm) the
+    whole block; for a large batch with plain SGD the step is folded into the
+    gradient's GEMM (beta = 1 - eta l2, alpha = -eta / m) and G is not used.
+    """
+    n_in = layout[l, 0]
+    n_out = layout[l, 1]
+    w0 = layout[l, 2]
+    b0 = layout[l, 3]
+    b1 = b0 + n_out
+    if options[O_REG_PER_BATCH] == 1:
+        hyper[H_WEIGHT_SQ_SUM] += squared_norm(theta[w0:b0])
+    check = 0.0
+    if rows <= FUSED_UPDATE_ROWS and not (hyper[H_TRUST] > 0.0 and not rule[6]):
+        buf = matrix_view(G, w0, 2, n_in)
+        for i in range(0, n_out, 2):
+            two = i + 1 < n_out
+            weight_gradient_rows(D, A_prev, i, two, buf)
+            lo = w0 + i * n_in
+            hi = lo + (2 if two else 1) * n_in
+            check += update_block(theta[lo:hi], G[w0:w0 + hi - lo],
+                                  state_slice(v1, lo, hi), state_slice(v2, lo, hi),
+                                  rule[1], rule[2], rule[3], rule)
+    elif rule[4] == 0.0 and not rule[6] and rule[3] == 0.0 and not hyper[H_TRUST] > 0.0:
+        # Plain SGD (L2 or none): the step is one GEMM into W,
+        # W <- (1 - eta l2) W - (eta / m) (Delta^l)^T A^{l-1}.
+        gemm_tn(-rule[1] * rule[0], D, A_prev, 1.0 - rule[1] * rule[2],
+                weights_of(theta, layout, l), work[5], work[6], work[7])
+        check += finiteness_check(theta[w0:b0])
+    else:
+        gemm_tn(1.0, D, A_prev, 0.0, weights_of(G, layout, l), work[5], work[6], work[7])
+        eta_w = weight_step_size(theta, G, w0, b0, hyper, rule)
+        check += update_block(theta[w0:b0], G[w0:b0], state_slice(v1, w0, b0),
+                              state_slice(v2, w0, b0), eta_w, rule[2], rule[3], rule)
+    gb = G[b0:b1]
+    for j in range(n_out):
+        gb[j] = 0.0
+    for i in range(rows):
+        for j in range(n_out):
+            gb[j] += D[i, j]
+    check += update_block(theta[b0:b1], gb, state_slice(v1, b0, b1),
+                          state_slice(v2, b0, b1), rule[1], 0.0, 0.0, rule)
+    return check
+
+
+@jit_inline
+def minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, G, hyper,
+                   options, arch, work):
+    """One SGD step on the rows index[start:stop] (at most one chunk), in place; returns (cost sum, finite).
+
+    Forward, BP1, then layer by layer from the top: BP2 into the layer below
+    (with the weights before their step), then the layer's BP4/BP3 and its
+    step. The cost is checked before any parameter is written: a non-finite
+    cost leaves everything untouched; a non-finite new parameter returns
+    finite=False with the step partly applied (the driver restores its
+    snapshot).
+    """
+    layout, codes, slots, fs, fprimes = arch
+    X0, Y0, Zbuf, Abuf, Dbuf, iscratch, cscratch, sscratch = work
+    cmax = X0.shape[0]
+    rows = stop - start
+    gather_rows(X, Y, index, start, rows, x_scale, work)
+    forward_pass(rows, theta, arch, work)
+    total = chunk_cost(rows, cost, arch, work)
+    if not math.isfinite(total):
+        return total, False
+    output_delta(rows, cost, arch, work)
+    rule = step_rule(hyper, options, 1.0 / rows, eta)
+    check = 0.0
+    for l in range(layout.shape[0] - 1, -1, -1):
+        D = layer_block(Dbuf, layout, l, rows, cmax)
+        A_prev = X0[:rows] if l == 0 else layer_block(Abuf, layout, l - 1, rows, cmax)
+        if l > 0:
+            D_below = layer_block(Dbuf, layout, l - 1, rows, cmax)
+            gemm_nn(1.0, D, weights_of(theta, layout, l), 0.0, D_below, iscratch, cscratch,
+                    sscratch)
+            multiply_by_fprime(D_below, layer_block(Zbuf, layout, l - 1, rows, cmax), A_prev,
+                               codes[l - 1], fprimes[slots[l - 1]])
+        check += layer_step_from_deltas(l, rows, D, A_prev, theta, G, v1, v2, layout, rule,
+                                        hyper, options, work)
+    return total, check == 0.0
+
+
+@jit_inline
+def chunked_minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, G,
+                           hyper, options, arch, work):
+    """minibatch_step for a mini-batch of any size: the gradient sums chunk by chunk, then the step."""
+    total = gradient_sums(X, Y, index, start, stop, x_scale, cost, theta, arch, work, G)
+    if not math.isfinite(total):
+        return total, False
+    return total, apply_update(theta, G, v1, v2, arch[0], 1.0 / (stop - start), eta, hyper,
+                               options)
+
+
+@jit_inline
+def copy_into(dst, src):
+    for p in range(src.shape[0]):  # a loop: slice assignment's checks cost compile time
+        dst[p] = src[p]
+
+
+@jit_inline
+def save_snapshot(snapshot, theta, v1, v2, hyper):
+    copy_into(snapshot[0], theta)
+    copy_into(snapshot[1], v1)
+    copy_into(snapshot[2], v2)
+    copy_into(snapshot[3], hyper)
+
+
+@jit_inline
+def restore_snapshot(snapshot, theta, v1, v2, hyper):
+    copy_into(theta, snapshot[0])
+    copy_into(v1, snapshot[1])
+    copy_into(v2, snapshot[2])
+    copy_into(hyper, snapshot[3])
 
 
 @jit
 def sgd_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, cost,
-                    batch_etas, hyper, options, theta, theta_spare, v1, v2, G, arch, work):
+                    batch_etas, hyper, options, theta, v1, v2, G, snapshot, arch, work):
     """Run mini-batches first_batch .. stop_batch-1 of one epoch; the whole-epoch driver.
 
     Mini-batch k holds the rows order[k*batch_size : (k+1)*batch_size] (the
     last may be shorter), as network.py slices its shuffled list, and steps
-    with learning rate batch_etas[k]. Parameters are double-buffered between
-    theta and theta_spare, so a step whose result is not finite is never
-    kept: theta always ends at the last finite step.
+    with learning rate batch_etas[k]. Each mini-batch must fit one chunk
+    (batch_size <= work's cmax); :func:`sgd_minibatches_chunked` takes any.
+    Steps are applied in place. A step whose result is not finite is never
+    kept: the segment starts by copying theta, v1, v2 and hyper into
+    ``snapshot`` (four arrays of their shapes); when a step's new parameters
+    are not finite, they are restored and the segment's earlier steps
+    replayed (deterministically, bit for bit), so theta always ends at the
+    last finite step.
 
     Returns
     -------
@@ -537,30 +776,58 @@ def sgd_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, c
         Sum of C_x over the examples of the completed mini-batches, each
         evaluated at the parameters before its batch's step.
     """
-    layout = arch[0]
+    save_snapshot(snapshot, theta, v1, v2, hyper)
     n = order.shape[0]
-    cur = theta
-    nxt = theta_spare
-    in_spare = False
     status = OK
     done = 0
     cost_sum = 0.0
-    for k in range(first_batch, stop_batch):
+    k = first_batch
+    last = stop_batch
+    while k < last:
         start = k * batch_size
-        stop = min(start + batch_size, n)
-        batch_cost = gradient_sums(X, Y, order, start, stop, x_scale, cost, cur, arch, work, G)
+        batch_cost, finite = minibatch_step(X, Y, order, start, min(start + batch_size, n),
+                                            x_scale, cost, batch_etas[k], theta, v1, v2, G,
+                                            hyper, options, arch, work)
+        if finite:
+            done += 1
+            cost_sum += batch_cost
+            k += 1
+            continue
+        status = DIVERGED
         if not math.isfinite(batch_cost):
-            status = DIVERGED
+            break  # nothing was written
+        restore_snapshot(snapshot, theta, v1, v2, hyper)  # then replay up to batch k
+        last, k, done, cost_sum = k, first_batch, 0, 0.0
+    return status, done, cost_sum
+
+
+@jit
+def sgd_minibatches_chunked(X, Y, order, batch_size, first_batch, stop_batch, x_scale, cost,
+                            batch_etas, hyper, options, theta, v1, v2, G, snapshot, arch, work):
+    """:func:`sgd_minibatches` for mini-batches larger than one chunk (same arguments and results).
+
+    A separate compiled driver, so that a fit compiles only the step it runs.
+    """
+    save_snapshot(snapshot, theta, v1, v2, hyper)
+    n = order.shape[0]
+    status = OK
+    done = 0
+    cost_sum = 0.0
+    k = first_batch
+    last = stop_batch
+    while k < last:
+        start = k * batch_size
+        batch_cost, finite = chunked_minibatch_step(
+            X, Y, order, start, min(start + batch_size, n), x_scale, cost, batch_etas[k], theta,
+            v1, v2, G, hyper, options, arch, work)
+        if finite:
+            done += 1
+            cost_sum += batch_cost
+            k += 1
+            continue
+        status = DIVERGED
+        if not math.isfinite(batch_cost):
             break
-        if not apply_update(cur, nxt, G, v1, v2, layout, 1.0 / (stop - start), batch_etas[k],
-                            hyper, options):
-            status = DIVERGED
-            break
-        cur, nxt = nxt, cur
-        in_spare = not in_spare
-        done += 1
-        cost_sum += batch_cost
-    if in_spare:
-        for p in range(theta.shape[0]):  # a loop: slice assignment's checks cost compile time
-            theta[p] = cur[p]
+        restore_snapshot(snapshot, theta, v1, v2, hyper)
+        last, k, done, cost_sum = k, first_batch, 0, 0.0
     return status, done, cost_sum

@@ -648,6 +648,9 @@ class Network:
         state = {"spare": np.empty_like(self._theta), "v1": v1, "v2": v2,
                  "G": np.empty_like(self._theta), "hyper": hyper, "options": options,
                  "work": self._workspace(self._chunk_rows(chunk_size, batch_size))}
+        # The epoch driver's per-segment snapshot (theta's copy is "spare").
+        state["snapshot"] = (state["spare"], np.empty_like(v1), np.empty_like(v2),
+                             np.empty_like(hyper))
         self._optimizer_state = {"optimizer": optimizer, "v1": v1, "v2": v2, "step": step,
                                  "hyper": hyper}
         return state
@@ -674,13 +677,15 @@ class Network:
         options[kernels.O_REG_KIND] = reg_kind
         options[kernels.O_NESTEROV] = int(bool(nesterov))
         segment = max(1, -(-n_batches // 16))
+        one_chunk = batch_size <= state["work"][0].shape[0]
+        driver = kernels.sgd_minibatches if one_chunk else kernels.sgd_minibatches_chunked
         cost_sum = 0.0
         for first in range(0, n_batches, segment):
             stop = min(first + segment, n_batches)
-            status, done, part = kernels.sgd_minibatches(
+            status, done, part = driver(
                 X, Y, order, batch_size, first, stop, self._x_scale, self.cost_function.code,
-                batch_etas, hyper, options, self._theta, state["spare"], state["v1"],
-                state["v2"], state["G"], self._arch, state["work"])
+                batch_etas, hyper, options, self._theta, state["v1"], state["v2"], state["G"],
+                state["snapshot"], self._arch, state["work"])
             cost_sum += part
             if self._optimizer_state is not None:
                 self._optimizer_state["step"] = hyper[kernels.H_STEP]

@@ -263,9 +263,9 @@ def test_apply_update_matches_reference_step(reg_kind, momentum, nesterov):
                  lmbda=reg if reg_kind != kernels.REG_NONE else 0.0, n=1,
                  regularization=regularization, momentum=momentum, nesterov=nesterov)
 
-    theta_next = np.full_like(theta, np.nan)
+    theta_next = theta.copy()
     hyper, options = step_settings(reg_kind, reg, momentum, nesterov)
-    ok = kernels.apply_update(theta, theta_next, G, velocity, np.zeros(0), net._layout, 1.0 / m,
+    ok = kernels.apply_update(theta_next, G, velocity, np.zeros(0), net._layout, 1.0 / m,
                               eta, hyper, options)
     assert ok
     np.testing.assert_allclose(theta_next, ref.parameters(), rtol=1e-14, atol=1e-15)
@@ -279,12 +279,11 @@ def test_apply_update_reports_non_finite_results():
     theta = net.get_parameters()
     G = np.zeros_like(theta)
     G[5] = np.inf
-    nxt = np.empty_like(theta)
     hyper, options = step_settings(kernels.REG_NONE, 0.0, 0.0, False)
-    assert not kernels.apply_update(theta, nxt, G, np.zeros(0), np.zeros(0), net._layout, 1.0,
+    assert not kernels.apply_update(theta.copy(), G, np.zeros(0), np.zeros(0), net._layout, 1.0,
                                     0.1, hyper, options)
     G[5] = 0.0
-    assert kernels.apply_update(theta, nxt, G, np.zeros(0), np.zeros(0), net._layout, 1.0,
+    assert kernels.apply_update(theta.copy(), G, np.zeros(0), np.zeros(0), net._layout, 1.0,
                                 0.1, hyper, options)
     # float32: a finite float64 result that overflows when stored is caught too.
     net32 = fastbp.Network([3, 4, 2], dtype=np.float32, seed=0)
@@ -293,7 +292,7 @@ def test_apply_update_reports_non_finite_results():
     G32 = np.zeros_like(theta32)
     G32[0] = -1.0e38
     empty = np.zeros(0, np.float32)
-    assert not kernels.apply_update(theta32, np.empty_like(theta32), G32, empty, empty,
+    assert not kernels.apply_update(theta32, G32, empty, empty,
                                     net32._layout, 1.0, 1.0, hyper, options)
 
 
@@ -379,7 +378,7 @@ def test_sgd_minibatches_in_segments_equals_one_run(softplus):
             hyper, options = step_settings(kernels.REG_L2, 0.01, 0.5, False)
             status, done, part = kernels.sgd_minibatches(
                 X, Y, order, 5, first, stop, 1.0, code, np.full(5, 0.5), hyper, options,
-                net._theta, state["spare"], state["v1"], state["v2"], state["G"], net._arch,
+                net._theta, state["v1"], state["v2"], state["G"], state["snapshot"], net._arch,
                 state["work"])
             assert status == kernels.OK and done == stop - first
             total += part
@@ -404,7 +403,7 @@ def test_sgd_minibatches_reads_scaled_uint8_inputs():
         hyper, options = step_settings(kernels.REG_NONE, 0.0, 0.0, False)
         status, done, _ = kernels.sgd_minibatches(
             X, Y, order, 4, 0, 3, scale, net.cost_function.code, np.full(3, 0.5), hyper, options,
-            net._theta, st["spare"], st["v1"], st["v2"], st["G"], net._arch, st["work"])
+            net._theta, st["v1"], st["v2"], st["G"], st["snapshot"], net._arch, st["work"])
         assert (status, done) == (kernels.OK, 3)
     np.testing.assert_allclose(net8._theta, netf._theta, rtol=1e-14, atol=1e-15)
 
@@ -459,3 +458,96 @@ def test_trace_matches_reference(name, softplus):
         np.testing.assert_allclose(tr["delta"][l], d_ref[l], **TIGHT)
     for l in range(L + 1):
         np.testing.assert_allclose(tr["a"][l], a_ref[l], **TIGHT)
+
+
+# ---------------------------------------------------------------------------
+# The small-batch step: BP4 rows formed in L1 and the in-place step with
+# per-segment snapshot and replay.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 8, 10, 13])
+@pytest.mark.parametrize("n_out", [1, 2, 5])
+def test_weight_gradient_rows_match_numpy(dtype, k, n_out):
+    """Rows i, i+1 of D^T A for every pair i; with two=False only out[0] is written."""
+    r = np.random.default_rng(k * 10 + n_out)
+    D = r.standard_normal((k, n_out)).astype(dtype)
+    A = r.standard_normal((k, 37)).astype(dtype)
+    expected = D.astype(np.float64).T @ A.astype(np.float64)
+    out = np.full((2, 37), np.nan, dtype)
+    for i in range(0, n_out, 2):
+        two = i + 1 < n_out
+        out[:] = np.nan
+        kernels.weight_gradient_rows(D, A, i, two, out)
+        rows = [i, i + 1] if two else [i]
+        eps = np.finfo(dtype).eps
+        bound = 4 * (k + 1) * eps * (np.abs(D.T.astype(np.float64)) @ np.abs(A.astype(np.float64)))
+        assert np.all(np.abs(out[:len(rows)] - expected[rows]) <= bound[rows])
+        if not two:
+            assert np.all(np.isnan(out[1])), "out[1] must not be written when two is False"
+
+
+def _replay_problem():
+    """A [2, 2, 1] linear network and 3 mini-batches of 2 rows; batch 2's step overflows W^1.
+
+    Batches 0 and 1 have zero inputs, so W^1 = 1e-300 stays as it is and
+    z^1 stays near b^1 even for batch 2's inputs of 1e300: batch 2's cost is
+    finite, the top layer's step (taken first) is finite, and the bottom
+    layer's gradient delta^1 x ~ 1e300 times eta / m = 5e9 overflows.
+    """
+    net = fastbp.Network([2, 2, 1], activation="linear", cost="quadratic", seed=0)
+    net.weights = [np.full((2, 2), 1e-300), np.array([[0.5, -0.25]])]
+    net.biases = [np.array([0.1, 0.2]), np.array([0.3])]
+    X = np.array([[0.0, 0.0]] * 4 + [[1e300, 1e300], [1e300, -1e300]])
+    Y = np.array([[1.0], [0.0], [0.5], [0.25], [1.0], [0.0]])
+    return net, X, Y
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_non_finite_step_restores_snapshot_and_replays(momentum):
+    """The failing step wrote the top layer in place: the segment is replayed to batch 2, bit for bit."""
+    net, X, Y = _replay_problem()
+    twin, _, _ = _replay_problem()
+    order = np.arange(6, dtype=np.int64)
+    code = net.cost_function.code
+    hyper, options = step_settings(kernels.REG_NONE, 0.0, momentum, False)
+    etas = np.array([0.5, 0.5, 1e10])
+    st = net._training_state(2)
+    status, done, cost_sum = kernels.sgd_minibatches(
+        X, Y, order, 2, 0, 3, 1.0, code, etas, hyper, options, net._theta,
+        st["v1"], st["v2"], st["G"], st["snapshot"], net._arch, st["work"])
+    assert (status, done) == (kernels.DIVERGED, 2)
+    assert np.all(np.isfinite(net._theta))
+    # The same two steps alone.
+    hyper2, options2 = step_settings(kernels.REG_NONE, 0.0, momentum, False)
+    st2 = twin._training_state(2)
+    status2, done2, cost_sum2 = kernels.sgd_minibatches(
+        X, Y, order, 2, 0, 2, 1.0, code, etas, hyper2, options2, twin._theta,
+        st2["v1"], st2["v2"], st2["G"], st2["snapshot"], twin._arch, st2["work"])
+    assert (status2, done2) == (kernels.OK, 2)
+    assert net._theta.tobytes() == twin._theta.tobytes()
+    assert st["v1"].tobytes() == st2["v1"].tobytes()
+    assert cost_sum == cost_sum2
+    assert hyper.tobytes() == hyper2.tobytes()
+
+
+def test_chunked_driver_equals_one_chunk_driver():
+    """sgd_minibatches_chunked (batches over several chunks) agrees with the one-chunk driver."""
+    net_a, _ = build("tanh-crossentropy", None)
+    net_b, _ = build("tanh-crossentropy", None)
+    X, Y = data_for(net_a, 24)
+    order = np.random.default_rng(5).permutation(24).astype(np.int64)
+    code = net_a.cost_function.code
+    results = []
+    for net, driver, chunk in ((net_a, kernels.sgd_minibatches, 8),
+                               (net_b, kernels.sgd_minibatches_chunked, 3)):
+        st = net._training_state(8, chunk_size=chunk)
+        hyper, options = step_settings(kernels.REG_L2, 0.01, 0.5, True)
+        status, done, part = driver(X, Y, order, 8, 0, 3, 1.0, code, np.full(3, 0.5), hyper,
+                                    options, net._theta, st["v1"], st["v2"], st["G"],
+                                    st["snapshot"], net._arch, st["work"])
+        assert (status, done) == (kernels.OK, 3)
+        results.append(part)
+    np.testing.assert_allclose(net_a._theta, net_b._theta, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)

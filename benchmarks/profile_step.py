@@ -1,0 +1,208 @@
+"""Where one small mini-batch step spends its time: a per-stage profile.
+
+Each stage of fastbp's training step (kernels.minibatch_step) is run many
+times in a compiled loop on the same mini-batch and timed from Python; the
+whole step is timed over consecutive mini-batches of a shuffled epoch, and
+"bookkeeping" is what the whole step takes beyond the sum of its stages
+(loop control, calls, the stages' interaction through the caches; it can be
+negative when a stage timed alone misses the cache more than in the step).
+
+    python benchmarks/profile_step.py                       # S and M, float64 and float32
+    python benchmarks/profile_step.py --configs S --dtypes float32 --rows 20000
+
+Figures are ns per step and GFLOP/s of the stage's matrix products (2 flops per
+multiply-add). Run it with nothing else on the machine.
+"""
+import argparse
+import platform
+import time
+
+import numba
+import numpy as np
+
+import fastbp
+from fastbp import kernels as K
+from fastbp.blas import gemm_nn, gemm_nt
+
+CONFIGS = {"S": ([784, 30, 10], "quadratic"), "M": ([784, 100, 10], "cross_entropy")}
+BATCH = 10
+
+
+@numba.njit
+def _gather(X, Y, order, reps, work):
+    n_batches = order.shape[0] // BATCH
+    for r in range(reps):
+        K.gather_rows(X, Y, order, (r % n_batches) * BATCH, BATCH, 1.0, work)
+
+
+@numba.njit
+def _forward_products(rows, theta, arch, work, reps):
+    layout = arch[0]
+    X0 = work[0]
+    cmax = X0.shape[0]
+    for r in range(reps):
+        A_prev = X0[:rows]
+        for l in range(layout.shape[0]):
+            Z = K.layer_block(work[2], layout, l, rows, cmax)
+            gemm_nt(1.0, A_prev, K.weights_of(theta, layout, l), 0.0, Z, work[5], work[6], work[7])
+            A_prev = K.layer_block(work[3], layout, l, rows, cmax)
+
+
+@numba.njit
+def _bias_activation(rows, theta, arch, work, reps):
+    layout, codes, slots, fs, fprimes = arch
+    cmax = work[0].shape[0]
+    for r in range(reps):
+        for l in range(layout.shape[0]):
+            Z = K.layer_block(work[2], layout, l, rows, cmax)
+            A = K.layer_block(work[3], layout, l, rows, cmax)
+            # Z += b then f: on a copy of Z's values kept stable across repetitions
+            K.add_bias_and_activate(Z, K.biases_of(theta, layout, l) * 0.0, A, codes[l], fs[slots[l]])
+
+
+@numba.njit
+def _cost_bp1(rows, cost, arch, work, reps):
+    s = 0.0
+    for r in range(reps):
+        s += K.chunk_cost(rows, cost, arch, work)
+        K.output_delta(rows, cost, arch, work)
+    return s
+
+
+@numba.njit
+def _bp2(rows, theta, arch, work, reps):
+    layout, codes, slots, fs, fprimes = arch
+    cmax = work[0].shape[0]
+    for r in range(reps):
+        for l in range(layout.shape[0] - 1, 0, -1):
+            D = K.layer_block(work[4], layout, l, rows, cmax)
+            D_below = K.layer_block(work[4], layout, l - 1, rows, cmax)
+            gemm_nn(1.0, D, K.weights_of(theta, layout, l), 0.0, D_below, work[5], work[6], work[7])
+            K.multiply_by_fprime(D_below, K.layer_block(work[2], layout, l - 1, rows, cmax),
+                                 K.layer_block(work[3], layout, l - 1, rows, cmax),
+                                 codes[l - 1], fprimes[slots[l - 1]])
+
+
+@numba.njit
+def _weight_gradients(rows, arch, work, G, reps):
+    layout = arch[0]
+    X0 = work[0]
+    cmax = X0.shape[0]
+    for r in range(reps):
+        for l in range(layout.shape[0]):
+            D = K.layer_block(work[4], layout, l, rows, cmax)
+            A_prev = X0[:rows] if l == 0 else K.layer_block(work[3], layout, l - 1, rows, cmax)
+            buf = K.matrix_view(G, layout[l, 2], 2, layout[l, 0])
+            for i in range(0, layout[l, 1], 2):
+                K.weight_gradient_rows(D, A_prev, i, i + 1 < layout[l, 1], buf)
+
+
+@numba.njit
+def _update(theta, G, v1, v2, layout, hyper, options, reps):
+    for r in range(reps):
+        rule = K.step_rule(hyper, options, 0.1, 1e-30)
+        for l in range(layout.shape[0]):
+            n_in = layout[l, 0]
+            w0 = layout[l, 2]
+            b0 = layout[l, 3]
+            for i in range(0, layout[l, 1], 2):
+                lo = w0 + i * n_in
+                hi = min(lo + 2 * n_in, b0)
+                K.update_block(theta[lo:hi], G[w0:w0 + hi - lo], v1, v2,
+                               rule[1], rule[2], rule[3], rule)
+            K.update_block(theta[b0:b0 + layout[l, 1]], G[b0:b0 + layout[l, 1]], v1, v2,
+                           rule[1], 0.0, 0.0, rule)
+
+
+@numba.njit
+def _whole_steps(X, Y, order, cost, theta, v1, v2, G, hyper, options, arch, work, n_steps):
+    for k in range(n_steps):
+        K.minibatch_step(X, Y, order, k * BATCH, (k + 1) * BATCH, 1.0, cost, 1e-30, theta,
+                         v1, v2, G, hyper, options, arch, work)
+
+
+def _median_ns(fn, args, reps, repeats=5):
+    fn(*args, 1)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn(*args, reps)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)) / reps * 1e9
+
+
+def profile(config, dtype, n_rows, reps, seed=0):
+    """Per-stage ns per step (dict) for one config and dtype."""
+    sizes, cost = CONFIGS[config]
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(seed)
+    X = rng.random((n_rows, sizes[0])).astype(dtype)
+    Y = np.zeros((n_rows, sizes[-1]), dtype)
+    Y[np.arange(n_rows), rng.integers(0, sizes[-1], n_rows)] = 1
+    net = fastbp.Network(sizes, cost=cost, dtype=dtype, seed=seed)
+    st = net._training_state(BATCH)
+    work, arch, theta, G = st["work"], net._arch, net._theta, st["G"]
+    hyper, options = st["hyper"], st["options"]
+    code = net.cost_function.code
+    order = rng.permutation(n_rows).astype(np.int64)
+    K.gather_rows(X, Y, order, 0, BATCH, 1.0, work)
+    K.forward_pass(BATCH, theta, arch, work)
+    K.output_delta(BATCH, code, arch, work)
+    K.backward_pass(BATCH, theta, arch, work)
+    ns = {}
+    ns["gather rows"] = _median_ns(_gather, (X, Y, order), reps, ) if False else \
+        _median_ns(lambda r: _gather(X, Y, order, r, work), (), reps)
+    ns["forward products"] = _median_ns(_forward_products, (BATCH, theta, arch, work), reps)
+    ns["bias + activation"] = _median_ns(_bias_activation, (BATCH, theta, arch, work), reps)
+    K.forward_pass(BATCH, theta, arch, work)
+    ns["cost + BP1"] = _median_ns(_cost_bp1, (BATCH, code, arch, work), reps)
+    ns["BP2 (product + f')"] = _median_ns(_bp2, (BATCH, theta, arch, work), reps)
+    ns["BP4 weight-gradient rows"] = _median_ns(_weight_gradients, (BATCH, arch, work, G), reps)
+    G[:] = 0.0
+    ns["update (W, b)"] = _median_ns(_update, (theta.copy(), G, st["v1"][:0], st["v2"][:0],
+                                              net._layout, hyper, options), reps)
+    n_steps = n_rows // BATCH
+    whole = []
+    _whole_steps(X, Y, order, code, theta, st["v1"], st["v2"], G, hyper, options, arch, work, 2)
+    for _ in range(3):
+        order = rng.permutation(n_rows).astype(np.int64)
+        t = time.perf_counter()
+        _whole_steps(X, Y, order, code, theta, st["v1"], st["v2"], G, hyper, options, arch,
+                     work, n_steps)
+        whole.append((time.perf_counter() - t) / n_steps * 1e9)
+    step = float(np.median(whole))
+    ns["bookkeeping"] = step - sum(ns.values())
+    ns["whole step"] = step
+    return ns, sizes
+
+
+def flops(stage, sizes):
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    macs = sum(a * b for a, b in pairs)
+    return 2 * BATCH * {"forward products": macs, "BP2 (product + f')": macs - pairs[0][0] * pairs[0][1],
+                        "BP4 weight-gradient rows": macs, "whole step": 3 * macs - pairs[0][0] * pairs[0][1]
+                        }.get(stage, 0)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", default="S,M")
+    parser.add_argument("--dtypes", default="float64,float32")
+    parser.add_argument("--rows", type=int, default=60000, help="rows of the synthetic data set")
+    parser.add_argument("--reps", type=int, default=2000, help="repetitions of each stage")
+    args = parser.parse_args(argv)
+    print(f"fastbp {fastbp.__version__}, numba {numba.__version__}, {platform.processor() or platform.machine()}, "
+          f"NUMBA_CPU_NAME={numba.config.CPU_NAME or 'host'}, batch {BATCH}, {args.rows} rows")
+    for config in args.configs.split(","):
+        for dtype in args.dtypes.split(","):
+            ns, sizes = profile(config, dtype, args.rows, args.reps)
+            print(f"\n{config} {sizes} {dtype}")
+            print(f"| stage | ns per step | GFLOP/s |\n|---|---|---|")
+            for stage, v in ns.items():
+                f = flops(stage, sizes)
+                rate = f"{f / v:.1f}" if f and v > 0 else ""
+                print(f"| {stage} | {v:,.0f} | {rate} |")
+
+
+if __name__ == "__main__":
+    main()
