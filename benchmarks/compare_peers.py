@@ -61,9 +61,16 @@ import numpy as np
 # suite. This file runs as a script (and spawns itself as one), or is imported as
 # benchmarks.compare_peers.
 if __package__:
-    from .numpy_peer import CONFIGS, NumpyMatrixForm
+    from .numpy_peer import CONFIGS as BASE_CONFIGS, NumpyMatrixForm
 else:
-    from numpy_peer import CONFIGS, NumpyMatrixForm
+    from numpy_peer import CONFIGS as BASE_CONFIGS, NumpyMatrixForm
+
+#: The shared configurations, plus each in its other dtype: "S32" is S in float32,
+#: "L64" is L in float64 (S, M and L name the dtype of the asv suite's tables).
+CONFIGS = dict(BASE_CONFIGS)
+for _name, _c in BASE_CONFIGS.items():
+    _other = "float32" if _c["dtype"] == "float64" else "float64"
+    CONFIGS[_name + _other[-2:]] = dict(_c, dtype=_other)
 
 PEERS = ["numpy", "torch", "jax", "sklearn"]
 #: Modules an implementation needs (checked with importlib before a worker starts).
@@ -634,7 +641,9 @@ def report(results, impls):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", default="S,M,L", help="comma-separated, of S, M, L")
+    parser.add_argument("--configs", default="S,M,L",
+                        help="comma-separated, of S, M, L and the same in their other dtype: "
+                             "S32, M32 (float32), L64 (float64)")
     parser.add_argument("--repeats", type=int, default=3, help="timed epochs per implementation")
     parser.add_argument("--rows", type=int, default=None,
                         help="use the first N training rows (default: all 60,000)")
