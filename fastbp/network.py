@@ -9,8 +9,9 @@ and it runs the same training, many times faster: every mini-batch of an
 epoch runs inside fastbp's compiled whole-epoch kernel
 (:meth:`fastbp.Network._train_epoch`) instead of one example at a time in
 Python. This module is a thin adapter: it converts the book's list-of-tuples
-data to contiguous arrays once per call and holds a :class:`fastbp.Network`
-(sigmoid layers, quadratic cost); it does not implement backpropagation.
+data to contiguous arrays (once, then reuses them: see "Conversion cache"
+below) and holds a :class:`fastbp.Network` (sigmoid layers, quadratic cost);
+it does not implement backpropagation.
 
 Same numbers as the book
 ------------------------
@@ -40,6 +41,50 @@ Differences
   parameters) instead of training on with NaN.
 - Arguments are checked, with errors that name them.
 
+Conversion cache
+----------------
+Converting the book's 50,000 MNIST tuples to one (50000, 784) array takes
+about as long as an epoch of training, and the book's scripts call ``SGD``
+again and again on the same list (``fig/multiple_eta.py``: three networks;
+any script that loops over hyper-parameters), which ``SGD`` leaves shuffled.
+So ``SGD`` (and ``evaluate``, network2's ``accuracy`` and ``total_cost``)
+keep the last conversion and reuse it when they are given a list or tuple
+whose items are all tuples of that conversion, in any order, any of them
+repeated or left out: the rows are found by the items' identities (one
+dictionary look-up per item, about 10 ms for 50,000) and used in the list's
+order, so the numbers are bit for bit those of a fresh conversion.
+
+- What identity sees. Every item is looked up; an item that is a new
+  object (a tuple replaced, appended, or a list rebuilt with ``zip``)
+  means a fresh conversion of the whole list. The cache holds a reference
+  to each tuple it indexed, so an ``id`` cannot be reused by a new object
+  while its entry lives. Tuples cannot have their members replaced; lists
+  of ``[x, y]`` lists can, so they are never cached (converted every call).
+- What identity cannot see: the contents of ``x`` and ``y`` edited in place
+  (``x *= 2`` on an array that is already in the list) between two calls.
+  Before each reuse, 16 items spread over the list (different ones on each
+  call, as the list is reshuffled) are compared with their cached rows, and
+  any difference means a fresh conversion; this catches edits of the whole
+  data set (normalising every ``x`` in place) but not an edit of a few
+  examples. After editing examples in place, call
+  :func:`clear_conversion_cache` (or set ``fastbp.network.cache_conversions
+  = False`` to convert on every call, as the book does). The cache never
+  marks your arrays read-only or otherwise touches them: that would make
+  legitimate in-place code fail (``ValueError: assignment destination is
+  read-only``), and would not stop writes through another view of the same
+  memory anyway.
+- Memory. There is one entry for training-layout data (``(x, one-hot y)``)
+  and one for evaluation-layout data (``(x, int label)``), for all
+  networks together: for MNIST about 310 MB (training, float64) and 63 MB
+  (test). An entry also keeps its tuples alive. Python cannot tell when a
+  plain list is gone (lists take no weak references), so an entry stays
+  until a conversion of the same layout replaces it (the old entry is
+  dropped before the new conversion), until a later conversion finds that
+  nothing but the cache holds its first and last tuples any more (CPython),
+  or until :func:`clear_conversion_cache` is called.
+- ``update_mini_batch`` and ``backprop`` (small, changing lists) never use
+  the cache.
+
 Attributes of a Network
 -----------------------
 ``weights[l]`` has shape (sizes[l+1], sizes[l]) and ``biases[l]`` shape
@@ -49,6 +94,8 @@ underlying :class:`fastbp.Network` (``net.core``): edits in place
 assignment of whole lists (``net.weights = [...]``) all act on the network.
 """
 import random
+import sys
+import threading
 
 import numpy as np
 
@@ -57,7 +104,7 @@ from .model import Network as _CoreNetwork
 from .model import ParameterList
 from .validation import check_float, check_int, check_targets
 
-__all__ = ["Network", "sigmoid", "sigmoid_prime"]
+__all__ = ["Network", "sigmoid", "sigmoid_prime", "clear_conversion_cache"]
 
 
 class _BookNetwork:
@@ -158,18 +205,43 @@ class _BookNetwork:
         return [b.reshape(-1, 1) for b in nabla_b], nabla_w
 
     # -------------------------------------------------------------- training
-    def _examples(self, data, name):
-        """(X, Y) of shapes (n, sizes[0]) and (n, sizes[-1]) from a list of (x, y) tuples."""
+    def _examples(self, data, name, cached=False):
+        """(X, Y) of shapes (n, sizes[0]) and (n, sizes[-1]) from a list of (x, y) tuples.
+
+        ``cached=True``: through the conversion cache (rows in ``data``'s order either way).
+        """
+        if cached:
+            return _in_order(*self._converted(data, name, _TRAINING))
         X, targets = _split(data, self.sizes[0], name)
         X, _ = self._core._inputs(X, name)  # checks finiteness
         Y = _stack_targets(targets, self.sizes[-1], name)
         return X, check_targets(Y, X.shape[0], self.sizes[-1], np.float64, name)
 
-    def _labelled(self, data, name):
+    def _labelled(self, data, name, cached=False):
         """(X, labels) of shapes (n, sizes[0]) and (n,) from a list of (x, int label) tuples."""
+        if cached:
+            return _in_order(*self._converted(data, name, _EVALUATION))
         X, targets = _split(data, self.sizes[0], name)
         X, _ = self._core._inputs(X, name)
         return X, _stack_labels(targets, self.sizes[-1], name)
+
+    def _converted(self, data, name, layout):
+        """(X, T, rows) for ``data`` through the conversion cache.
+
+        T is Y (layout _TRAINING) or the labels (_EVALUATION). ``rows`` is
+        None when X's rows are ``data``'s items in order, else the row of X
+        for each item of ``data`` (an int64 array of len(data)).
+        """
+        key = (layout, self.sizes[0], self.sizes[-1])
+        if cache_conversions:
+            found = _cache_lookup(key, data)
+            if found is not None:
+                return found
+        convert = self._examples if layout == _TRAINING else self._labelled
+        X, T = convert(data, name)
+        if cache_conversions:
+            _cache_store(key, data, X, T)
+        return X, T, None
 
     def _check_training(self, mini_batch_size, eta, lmbda):
         mini_batch_size = check_int(mini_batch_size, "mini_batch_size", minimum=1)
@@ -192,14 +264,25 @@ class _BookNetwork:
     def _epochs(self, training_data, epochs, mini_batch_size, eta, lmbda, after_epoch):
         """Run the book's SGD loop: per epoch, shuffle, then every mini-batch in the kernel.
 
-        ``after_epoch(j, X, Y)`` is called after epoch j. ``training_data`` is
-        reordered in place at the end (when it is a list), as the book's
-        ``random.shuffle(training_data)`` leaves it.
+        ``after_epoch(j, training)`` is called after epoch j; ``training()``
+        returns (X, Y) of ``training_data`` in its order at the call (built
+        on first use). ``training_data`` is reordered in place at the end
+        (when it is a list), as the book's ``random.shuffle(training_data)``
+        leaves it.
         """
         epochs = check_int(epochs, "epochs", minimum=0)
         mini_batch_size, eta, lmbda = self._check_training(mini_batch_size, eta, lmbda)
-        X, Y = self._examples(training_data, "training_data")
-        n = X.shape[0]
+        X, Y, rows = self._converted(training_data, "training_data", _TRAINING)
+        # A reordered cache hit trains on the cached rows through ``rows``: the
+        # kernel reads the same rows in the same order, without a copy of X.
+        n = X.shape[0] if rows is None else rows.shape[0]
+        in_order = []
+
+        def training():
+            if not in_order:
+                in_order.append(_in_order(X, Y, rows))
+            return in_order[0]
+
         self._core._check_parameters()
         reg_kind = kernels.REG_L2 if lmbda > 0.0 else kernels.REG_NONE
         state = self._core._training_state(mini_batch_size)
@@ -208,9 +291,11 @@ class _BookNetwork:
             for j in range(epochs):
                 random.shuffle(positions)  # the book's random.shuffle(training_data)
                 order = np.array(positions, dtype=np.int64)
+                if rows is not None:
+                    order = rows[order]
                 self._core._train_epoch(X, Y, order, mini_batch_size, eta, reg_kind, lmbda / n,
                                         0.0, False, state, j)
-                after_epoch(j, X, Y)
+                after_epoch(j, training)
         finally:
             if epochs > 0 and isinstance(training_data, list):
                 items = list(training_data)
@@ -267,9 +352,9 @@ class Network(_BookNetwork):
         -------
         None
         """
-        test = self._labelled(test_data, "test_data") if test_data is not None else None
+        test = self._labelled(test_data, "test_data", cached=True) if test_data is not None else None
 
-        def report(j, X, Y):
+        def report(j, training):
             if test is not None:
                 print("Epoch {0}: {1} / {2}".format(j, self._count_correct(*test), len(test[1])))
             else:
@@ -287,7 +372,7 @@ class Network(_BookNetwork):
 
     def evaluate(self, test_data):
         """Number of (x, label) examples whose largest output is the label (an int)."""
-        return self._count_correct(*self._labelled(test_data, "test_data"))
+        return self._count_correct(*self._labelled(test_data, "test_data", cached=True))
 
     def cost_derivative(self, output_activations, y):
         """dC_x/da = a - y for the quadratic cost (NumPy, for study)."""
@@ -303,6 +388,124 @@ def sigmoid_prime(z):
     """Derivative of the sigmoid, sigmoid(z) (1 - sigmoid(z)), element-wise."""
     s = sigmoid(z)
     return s * (1 - s)
+
+
+# ---------------------------------------------------------------- conversion cache
+#: Whether SGD and the evaluation methods reuse converted data (see the module
+#: docstring, "Conversion cache"). Set to False to convert on every call.
+cache_conversions = True
+
+_TRAINING, _EVALUATION = "training", "evaluation"  # (x, vector y) and (x, int label)
+_SPOT_CHECKS = 16  # items compared with their cached rows before each reuse
+
+_cache = {}  # layout -> _Entry: at most one entry per layout
+_cache_lock = threading.Lock()
+
+
+class _Entry:
+    """One conversion: the tuples it indexed (held, so their ids stay theirs) and the arrays."""
+
+    __slots__ = ("key", "items", "rows", "X", "T")
+
+    def __init__(self, key, items, X, T):
+        self.key = key
+        self.items = items
+        self.rows = {id(item): i for i, item in enumerate(items)}
+        self.X = X
+        self.T = T
+
+
+def clear_conversion_cache():
+    """Drop the converted arrays that ``SGD`` and the evaluation methods keep for reuse.
+
+    Call it after editing examples' arrays in place (``x *= 2`` on an ``x``
+    that is in a list already trained on: identity cannot see that), or to
+    free the memory (for MNIST about 370 MB, and the tuples the cache holds)
+    once the data is no longer needed. The next call converts afresh.
+    Shared by :mod:`fastbp.network` and :mod:`fastbp.network2`.
+    """
+    with _cache_lock:
+        _cache.clear()
+
+
+def _cache_lookup(key, data):
+    """(X, T, rows) from the cache when every item of ``data`` is a tuple it indexed, else None."""
+    if not isinstance(data, (list, tuple)):
+        return None
+    _drop_orphans()
+    with _cache_lock:
+        entry = _cache.get(key[0])
+    if entry is None or entry.key != key or not data:
+        return None
+    index = entry.rows
+    try:
+        rows = np.fromiter((index[id(item)] for item in data), dtype=np.int64, count=len(data))
+    except KeyError:  # an item the entry does not hold: convert afresh
+        with _cache_lock:
+            if _cache.get(key[0]) is entry:
+                del _cache[key[0]]  # before the new conversion: one copy in memory at a time
+        return None
+    if not _spot_check(entry, rows):
+        with _cache_lock:
+            if _cache.get(key[0]) is entry:
+                del _cache[key[0]]
+        return None
+    if rows.shape[0] == entry.X.shape[0] and np.array_equal(rows, np.arange(rows.shape[0])):
+        rows = None
+    return entry.X, entry.T, rows
+
+
+def _cache_store(key, data, X, T):
+    """Keep (X, T) for ``data`` when it is a list or tuple of tuples (members cannot change)."""
+    if not isinstance(data, (list, tuple)):
+        return
+    items = tuple(data)
+    if not all(type(item) is tuple for item in items):
+        return
+    entry = _Entry(key, items, X, T)
+    with _cache_lock:
+        _cache[key[0]] = entry
+
+
+def _spot_check(entry, rows):
+    """True when _SPOT_CHECKS items spread over ``rows`` still convert to their cached rows.
+
+    Catches in-place edits of the whole data set; not a guarantee (see the module docstring).
+    """
+    n = rows.shape[0]
+    for i in np.unique(np.linspace(0, n - 1, min(n, _SPOT_CHECKS)).astype(np.int64)):
+        r = rows[i]
+        x, y = entry.items[r]
+        try:
+            if not np.array_equal(np.asarray(x, dtype=np.float64).reshape(-1), entry.X[r]):
+                return False
+            if entry.key[0] == _TRAINING:
+                same = np.array_equal(np.asarray(y, dtype=np.float64).reshape(-1), entry.T[r])
+            else:
+                label = np.asarray(y).reshape(-1)
+                same = label.shape == (1,) and label[0] == entry.T[r]
+        except (TypeError, ValueError):
+            return False
+        if not same:
+            return False
+    return True
+
+
+def _drop_orphans():
+    """Drop entries whose first and last tuples nothing but the cache holds (the data is gone)."""
+    refcount = getattr(sys, "getrefcount", None)
+    if refcount is None:
+        return
+    with _cache_lock:
+        for layout, entry in list(_cache.items()):
+            # 2: the entry's tuple of items and getrefcount's own argument.
+            if refcount(entry.items[0]) <= 2 and refcount(entry.items[-1]) <= 2:
+                del _cache[layout]
+
+
+def _in_order(X, T, rows):
+    """X and T with their rows in the order of the data (copies when ``rows`` reorders)."""
+    return (X, T) if rows is None else (X[rows], T[rows])
 
 
 # ---------------------------------------------------------------- data helpers

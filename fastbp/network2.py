@@ -21,6 +21,13 @@ relative in float64). See :mod:`fastbp.network` for what differs (subclass
 overrides of ``update_mini_batch``/``backprop`` are not used by ``SGD``;
 divergence raises :class:`fastbp.DivergenceError`).
 
+Converted data is reused: ``SGD``, ``accuracy`` and ``total_cost`` keep the
+arrays converted from the last list of each layout and reuse them while a
+list holds the same tuple objects (in any order), as :mod:`fastbp.network`
+does, in the same cache ("Conversion cache" in its docstring). Identity
+cannot see an ``x`` edited in place between calls: call
+:func:`clear_conversion_cache` after such an edit.
+
 Costs reported by ``total_cost`` and ``SGD``'s monitors are computed by the
 compiled kernels from z (log-sigmoid), so a saturated output gives a large
 finite cost where the book's ``np.nan_to_num`` gives 0 or 1.8e308.
@@ -33,12 +40,12 @@ never looks a name up from the file's content.
 import numpy as np
 
 from .costs import get_cost
-from .network import _BookNetwork, sigmoid, sigmoid_prime
+from .network import _BookNetwork, clear_conversion_cache, sigmoid, sigmoid_prime
 from .serialization import read_json, network_from_dict, write_json_atomic
 from .validation import check_float, check_int
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "Network", "load", "vectorized_result",
-           "sigmoid", "sigmoid_prime"]
+           "sigmoid", "sigmoid_prime", "clear_conversion_cache"]
 
 
 class QuadraticCost:
@@ -165,14 +172,16 @@ class Network(_BookNetwork):
             if evaluation_data is None:
                 raise ValueError("evaluation_data: required by monitor_evaluation_cost and "
                                  "monitor_evaluation_accuracy, found none")
-            Xe, ye = self._labelled(evaluation_data, "evaluation_data")
+            Xe, ye = self._labelled(evaluation_data, "evaluation_data", cached=True)
             evaluation = (Xe, ye, _one_hot(ye, self.sizes[-1]) if monitor_evaluation_cost else None)
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
         lmbda = check_float(lmbda, "lmbda", minimum=0.0)
 
-        def monitor(j, X, Y):
+        def monitor(j, training):
             print("Epoch %s training complete" % j)
+            if monitor_training_cost or monitor_training_accuracy:
+                X, Y = training()
             if monitor_training_cost:
                 cost = self._core.cost(X, Y, lmbda)
                 training_cost.append(cost)
@@ -210,9 +219,9 @@ class Network(_BookNetwork):
         for training data (one-hot vectors), as in the book.
         """
         if convert:
-            X, Y = self._examples(data, "data")
+            X, Y = self._examples(data, "data", cached=True)
             return self._count_correct(X, np.argmax(Y, axis=1))
-        return self._count_correct(*self._labelled(data, "data"))
+        return self._count_correct(*self._labelled(data, "data", cached=True))
 
     def total_cost(self, data, lmbda, convert=False):
         """Mean cost over ``data`` plus 0.5 (lmbda / len(data)) sum ||W||^2 (a float).
@@ -222,10 +231,10 @@ class Network(_BookNetwork):
         """
         lmbda = check_float(lmbda, "lmbda", minimum=0.0)
         if convert:
-            X, labels = self._labelled(data, "data")
+            X, labels = self._labelled(data, "data", cached=True)
             Y = _one_hot(labels, self.sizes[-1])
         else:
-            X, Y = self._examples(data, "data")
+            X, Y = self._examples(data, "data", cached=True)
         return self._core.cost(X, Y, lmbda)
 
     def save(self, filename):
