@@ -251,36 +251,38 @@ def _vtanh(z):
 def _vtanh_overload(z):
     if z == types.float32:
         K = _F32
-        one, two, small = K["one"], K["two"], K["small"]
+        one, two, small, zero = K["one"], K["two"], K["small"], K["zero"]
         t0, t1, t2, t3, t4 = K["t0"], K["t1"], K["t2"], K["t3"], K["t4"]
 
         def impl(z):
-            a = z if z >= 0 else -z                   # NaN stays NaN
+            a = z if z >= zero else -z                   # NaN stays NaN
             big = one - two / (_vexp(a + a) + one)    # inf -> 1, NaN -> NaN
-            big = big if z >= 0 else -big
+            big = big if z >= zero else -big
             s = z * z
             q = t0 * s + t1
             q = q * s + t2
             q = q * s + t3
             q = q * s + t4
             poly = (q * s) * z + z
-            return poly if a < small else big
+            y = poly if a < small else big
+            return y if a != zero else z      # keeps the sign of -0.0
         return impl
     if z == types.float64:
         K = _F64
-        one, two, small = K["one"], K["two"], K["small"]
+        one, two, small, zero = K["one"], K["two"], K["small"], K["zero"]
         tp0, tp1, tp2 = K["tp0"], K["tp1"], K["tp2"]
         tq1, tq2, tq3 = K["tq1"], K["tq2"], K["tq3"]
 
         def impl(z):
-            a = z if z >= 0 else -z
+            a = z if z >= zero else -z
             big = one - two / (_vexp(a + a) + one)
-            big = big if z >= 0 else -big
+            big = big if z >= zero else -big
             s = z * z
             num = (tp0 * s + tp1) * s + tp2
             den = ((s + tq1) * s + tq2) * s + tq3
             poly = z * (s * num / den) + z
-            return poly if a < small else big
+            y = poly if a < small else big
+            return y if a != zero else z      # keeps the sign of -0.0
         return impl
     return None
 
