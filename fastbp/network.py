@@ -51,7 +51,7 @@ So ``SGD`` (and ``evaluate``, network2's ``accuracy`` and ``total_cost``)
 keep the last conversion and reuse it when they are given a list or tuple
 whose items are all tuples of that conversion, in any order, any of them
 repeated or left out: the rows are found by the items' identities (``id``
-of every item, matched in a sorted array: about 10 ms for 50,000) and used
+of every item, matched in a sorted array: about 15 ms for 50,000) and used
 in the list's order, so the numbers are bit for bit those of a fresh
 conversion.
 
