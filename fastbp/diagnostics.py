@@ -239,9 +239,9 @@ class LearningMonitor:
                      or not finite or max(finite) > 10 * max(self.null_cost, 1e-12)
                      or sample_cost > 10 * max(self.null_cost, 1e-12))
         if overshoot:
-            advice = [f"try a smaller eta (now {self.eta:g}), e.g. {self.eta / 100:g}"]
+            advice = [f"try a smaller eta (now {_number(self.eta)}), e.g. {_number(self.eta / 100)}"]
         else:
-            advice = [f"the cost falls slowly: try a larger eta (now {self.eta:g}) or more epochs"]
+            advice = [f"the cost falls slowly: try a larger eta (now {_number(self.eta)}) or more epochs"]
         x_max = float(np.max(np.abs(self.X))) * float(self.net.input_scale) if self.X.size else 0.0
         if x_max > 10:
             advice.append(f"scale the inputs to about [0, 1] (they reach {x_max:g}; "
@@ -249,6 +249,11 @@ class LearningMonitor:
         epochs = len(train_costs)
         return (f"the network is not learning after {epochs} epoch{'s' if epochs != 1 else ''}: "
                 + "; ".join(signs) + ". " + _sentence(", or ".join(advice)))
+
+
+def _number(x):
+    """1e+06 -> 1e6, 0.01 -> 0.01: as a user would type it."""
+    return f"{x:g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
 
 
 def _sentence(text):
