@@ -1,0 +1,88 @@
+"""fastbp.fast_math's vexp / vsigmoid vs math.exp in a jitted loop over 1e6 elements.
+
+asv: ``TimeExp.time_exp`` per (function, dtype). Run directly
+(``python -m benchmarks.bench_fast_math``) to print ns per element.
+The loops are compiled with fastbp's jit_reduction options (reassoc,
+contract), without the disk cache (it would not notice a change in the
+inlined fast_math functions), and warmed in setup.
+"""
+import math
+import time
+
+import numba
+import numpy as np
+
+from fastbp._numba_options import REDUCTION_JIT_OPTIONS
+from fastbp.fast_math import vexp, vsigmoid
+
+_OPTIONS = dict(REDUCTION_JIT_OPTIONS, cache=False)
+N = 1_000_000
+
+
+@numba.njit(**_OPTIONS)
+def _loop_vexp(x, out):
+    for i in range(x.shape[0]):
+        out[i] = vexp(x[i])
+
+
+@numba.njit(**_OPTIONS)
+def _loop_math_exp(x, out):
+    for i in range(x.shape[0]):
+        out[i] = math.exp(x[i])
+
+
+@numba.njit(**_OPTIONS)
+def _loop_vsigmoid(x, out):
+    for i in range(x.shape[0]):
+        out[i] = vsigmoid(x[i])
+
+
+@numba.njit(**_OPTIONS)
+def _loop_math_sigmoid(x, out):
+    # kernels.activate_row's current form
+    for i in range(x.shape[0]):
+        out[i] = 1.0 / (1.0 + math.exp(-x[i]))
+
+
+LOOPS = {"vexp": _loop_vexp, "math.exp": _loop_math_exp,
+         "vsigmoid": _loop_vsigmoid, "math.exp sigmoid": _loop_math_sigmoid}
+
+
+def _data(dtype):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-10.0, 10.0, N).astype(dtype)
+    return x, np.empty_like(x)
+
+
+class TimeExp:
+    """One pass of ``out[i] = f(x[i])`` over 1e6 elements, x uniform in [-10, 10]."""
+
+    params = [list(LOOPS), ["float32", "float64"]]
+    param_names = ["function", "dtype"]
+    timeout = 300
+
+    def setup(self, function, dtype):
+        self.x, self.out = _data(dtype)
+        self.loop = LOOPS[function]
+        self.loop(self.x, self.out)  # JIT warm-up
+
+    def time_exp(self, function, dtype):
+        self.loop(self.x, self.out)
+
+
+def main(repeats=20):
+    """Print the best-of-``repeats`` ns per element of each loop."""
+    for dtype in ("float32", "float64"):
+        x, out = _data(dtype)
+        for name, loop in LOOPS.items():
+            loop(x, out)
+            best = math.inf
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                loop(x, out)
+                best = min(best, time.perf_counter() - t0)
+            print("%-8s %-17s %6.2f ns/element" % (dtype, name, best / N * 1e9))
+
+
+if __name__ == "__main__":
+    main()
