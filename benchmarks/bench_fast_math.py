@@ -16,7 +16,9 @@ from fastbp._numba_options import REDUCTION_JIT_OPTIONS
 from fastbp.fast_math import vexp, vsigmoid
 
 _OPTIONS = dict(REDUCTION_JIT_OPTIONS, cache=False)
-N = 1_000_000
+#: 1e6 elements (8 MB per float64 array: partly memory-bound) and 4096 (in
+#: L1/L2, like one layer's rows in the kernels: compute-bound).
+SIZES = [4096, 1_000_000]
 
 
 @numba.njit(**_OPTIONS)
@@ -48,40 +50,43 @@ LOOPS = {"vexp": _loop_vexp, "math.exp": _loop_math_exp,
          "vsigmoid": _loop_vsigmoid, "math.exp sigmoid": _loop_math_sigmoid}
 
 
-def _data(dtype):
+def _data(dtype, n):
     rng = np.random.default_rng(0)
-    x = rng.uniform(-10.0, 10.0, N).astype(dtype)
+    x = rng.uniform(-10.0, 10.0, n).astype(dtype)
     return x, np.empty_like(x)
 
 
 class TimeExp:
-    """One pass of ``out[i] = f(x[i])`` over 1e6 elements, x uniform in [-10, 10]."""
+    """One pass of ``out[i] = f(x[i])`` over n elements, x uniform in [-10, 10]."""
 
-    params = [list(LOOPS), ["float32", "float64"]]
-    param_names = ["function", "dtype"]
+    params = [list(LOOPS), ["float32", "float64"], SIZES]
+    param_names = ["function", "dtype", "n"]
     timeout = 300
 
-    def setup(self, function, dtype):
-        self.x, self.out = _data(dtype)
+    def setup(self, function, dtype, n):
+        self.x, self.out = _data(dtype, n)
         self.loop = LOOPS[function]
         self.loop(self.x, self.out)  # JIT warm-up
 
-    def time_exp(self, function, dtype):
+    def time_exp(self, function, dtype, n):
         self.loop(self.x, self.out)
 
 
-def main(repeats=20):
+def main(repeats=30):
     """Print the best-of-``repeats`` ns per element of each loop."""
-    for dtype in ("float32", "float64"):
-        x, out = _data(dtype)
-        for name, loop in LOOPS.items():
-            loop(x, out)
-            best = math.inf
-            for _ in range(repeats):
-                t0 = time.perf_counter()
+    for n in SIZES:
+        for dtype in ("float32", "float64"):
+            x, out = _data(dtype, n)
+            inner = max(1, 1_000_000 // n)  # time about 1e6 elements per sample
+            for name, loop in LOOPS.items():
                 loop(x, out)
-                best = min(best, time.perf_counter() - t0)
-            print("%-8s %-17s %6.2f ns/element" % (dtype, name, best / N * 1e9))
+                best = math.inf
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    for _ in range(inner):
+                        loop(x, out)
+                    best = min(best, (time.perf_counter() - t0) / inner)
+                print("n=%-8d %-8s %-17s %6.2f ns/element" % (n, dtype, name, best / n * 1e9))
 
 
 if __name__ == "__main__":
