@@ -21,6 +21,8 @@ import pytest
 import book_reference as ref
 from book_reference import global_random_state
 
+pytestmark = pytest.mark.slow  # the book's scripts, run whole; run by .ci/run (pytest -m slow)
+
 FASHION = "/usr/share/datasets/fashion-mnist"
 N_TRAIN, N_VALID, N_TEST = 1000, 200, 300
 

@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # several processes sharing a Numba cache; run by .ci/run (pytest -m slow)
+
 _UINT8 = """
 import numpy as np, fastbp
 net = fastbp.Network([5, 6, 3], dtype=np.float32, input_scale=1 / 255, seed=0)

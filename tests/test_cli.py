@@ -239,6 +239,7 @@ def test_bad_model_file(capsys, tmp_path):
     assert code == 2 and "not valid JSON" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_bad_arguments_in_a_real_process():
     proc = subprocess.run([sys.executable, "-m", "fastbp", "train", "--epochs", "-3"],
                           capture_output=True, text=True, timeout=120, env=subprocess_env())
@@ -285,6 +286,7 @@ def test_interrupt_mid_epoch_saves_what_was_trained(capsys, tmp_path, monkeypatc
     assert not np.allclose(net.weights[0], one.weights[0])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigint_in_a_real_process(tmp_path):
     """SIGINT after the first epoch line: exit 130, and model.json and history.json saved."""

@@ -398,6 +398,7 @@ def test_divergence_message_has_no_gap(capsys, tmp_path):
 
 
 # ------------------------------------------------------------- broken pipe
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
 def test_broken_pipe_exits_quietly(tmp_path):
     """`fastbp train | head -1`: no traceback, exit 141, what was trained is saved."""
@@ -420,6 +421,7 @@ def test_broken_pipe_exits_quietly(tmp_path):
     assert stderr == ""
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
 def test_broken_pipe_through_head_in_a_shell(tmp_path):
     script = (f"{sys.executable} -m fastbp train --epochs 100 --no-progress --out "
@@ -510,6 +512,7 @@ def test_confusion_matrix_functions():
 
 
 # ------------------------------------------------------- optional matplotlib
+@pytest.mark.slow
 def test_matplotlib_only_imported_when_used():
     code = ("import sys, fastbp.cli, fastbp.plotting; "
             "print('matplotlib' in sys.modules)")

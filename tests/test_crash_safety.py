@@ -34,6 +34,8 @@ import pytest
 
 import fastbp
 
+pytestmark = pytest.mark.slow  # crash-safety subprocesses; run by .ci/run (pytest -m slow)
+
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
 CASES = {}

@@ -321,6 +321,7 @@ def test_official_hash_table_well_formed():
 
 
 # ------------------------------------------------------------ real data
+@pytest.mark.slow
 @pytest.mark.skipif(not (DEBIAN_FASHION / "train-labels-idx1-ubyte.gz").is_file(),
                     reason="Debian's dataset-fashion-mnist is not installed")
 def test_real_fashion_mnist_from_debian(monkeypatch, tmp_path):
@@ -414,6 +415,7 @@ def test_load_npz_errors(tmp_path):
 
 
 # -------------------------------------------------------------- laziness
+@pytest.mark.slow
 def test_optional_packages_not_imported():
     code = ("import fastbp, fastbp.datasets, fastbp.cli, sys; "
             "print([m for m in ('pooch', 'tqdm', 'matplotlib', 'sklearn') if m in sys.modules])")

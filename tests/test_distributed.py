@@ -35,6 +35,8 @@ WORKER = os.path.join(TESTS_DIR, "mpi_worker.py")
 sys.path.insert(0, TESTS_DIR)
 import mpi_worker  # noqa: E402  (global_data, shared with the ranks)
 
+pytestmark = pytest.mark.slow  # MPI ranks and subprocesses; run by .ci/run (pytest -m slow)
+
 ATOL = 1e-10
 
 

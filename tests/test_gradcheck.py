@@ -379,6 +379,7 @@ def test_a_derivative_two_percent_off_gives_a_large_error(digits, hidden, cost, 
     assert good < (FLOAT64_GRADCHECK_TOL if dtype == np.float64 else FLOAT32_GRADCHECK_TOL)
 
 
+@pytest.mark.slow
 def test_all_parameters_on_digits_with_zero_gradients(digits):
     """Every parameter, the README's network: hundreds of exactly zero gradients, still small."""
     X, y = digits

@@ -21,6 +21,8 @@ from hypothesis.extra import numpy as hnp
 
 import fastbp
 
+pytestmark = pytest.mark.slow  # hypothesis property tests; run by .ci/run (pytest -m slow)
+
 DOCUMENTED = (TypeError, ValueError, fastbp.DivergenceError)
 NAN = float("nan")
 SETTINGS = dict(deadline=None, derandomize=True, database=None,

@@ -97,6 +97,7 @@ def test_uint8_input_with_scale_matches_scaled_float(tmp_path):
     np.testing.assert_array_equal(c.get_parameters(), a.get_parameters())
 
 
+@pytest.mark.slow
 def test_fit_on_uint8_never_copies_the_data():
     sizes = [784, 16, 10]
     rng = np.random.default_rng(8)
@@ -257,6 +258,7 @@ _THREAD_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_results_independent_of_thread_count(dtype):
     """Batches of 256 rows through a 300-wide layer: BLAS runs the products threaded."""

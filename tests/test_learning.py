@@ -63,6 +63,7 @@ def test_learns_digits_with_l2_and_momentum(digits):
     assert net.accuracy(Xte, yte) > 0.93
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not all(os.path.exists(os.path.join(FASHION_DIR, f)) for f in FASHION_FILES),
                     reason=f"Fashion-MNIST IDX files not found in {FASHION_DIR}")
 def test_learns_fashion_mnist_subset():

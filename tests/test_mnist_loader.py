@@ -168,6 +168,7 @@ def test_vectorized_result():
     assert e.shape == (10, 1) and e[7, 0] == 1.0 and e.sum() == 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir(FASHION), reason="Fashion-MNIST not installed")
 def test_real_fashion_mnist_in_the_books_layout():
     training, validation, test = mnist_loader.load_data_wrapper(FASHION)

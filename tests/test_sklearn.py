@@ -76,6 +76,7 @@ def assert_same_fit(sk, fb, loss_rtol=1e-10):
 # Small max_iter for speed: the checks' data sets are tiny and 20 epochs of
 # Adam are enough for check_classifiers_train's accuracy bar. No check is
 # expected to fail.
+@pytest.mark.slow
 @parametrize_with_checks([MLPClassifier(max_iter=20, random_state=0),
                           MLPRegressor(max_iter=20, random_state=0)])
 def test_sklearn_estimator_checks(estimator, check):
@@ -84,6 +85,7 @@ def test_sklearn_estimator_checks(estimator, check):
         check(estimator)
 
 
+@pytest.mark.slow
 def test_import_fastbp_does_not_import_sklearn():
     code = "import sys, fastbp; assert 'sklearn' not in sys.modules, 'sklearn imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -417,6 +419,7 @@ def test_custom_activation_matches_numpy_reference(softplus):
     np.testing.assert_allclose(fb.loss_curve_, losses, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_pickle_and_deepcopy_keep_the_model(softplus):
     for make, y in ((lambda: MLPClassifier((5,), activation=softplus, solver="adam",
                                            max_iter=3, random_state=0), Y_BINARY),

@@ -1312,6 +1312,7 @@ def test_bad_input(case, tmp_path):
     assert not problems, "; ".join(problems)
 
 
+@pytest.mark.slow
 def test_valid_calls_leave_every_input_unchanged(tmp_path):
     """The arrays a user passes are read, never written: checked for every entry point."""
     rng = np.random.default_rng(5)
