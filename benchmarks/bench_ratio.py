@@ -13,20 +13,25 @@ slows both about alike, so the ratio moves much less than either time, and
 its history means something across runs and machines (within a BLAS family:
 the NumPy side is mostly BLAS calls, fastbp's too for L).
 
-Each sample: PAIRS pairs of epochs, fastbp first in even pairs and NumPy
+Both sides run with one BLAS thread (threadpoolctl; see one_blas_thread):
+a single-core comparison, which a loaded machine disturbs far less than two
+threads fighting for two busy cores. Each sample: PAIRS pairs of epochs, fastbp first in even pairs and NumPy
 first in odd ones (so neither always runs in the other's wake), after one
 untimed warm-up pair. Rows: S and M 10,000 (1,000 mini-batches of 10, about
 0.1-0.3 s per fastbp epoch on the project's 2-core machine); L 4,096 (4
-mini-batches of 1024, about 0.4 s in float32), so one sample of L takes
-about 5-10 s and the whole grid under a minute when the machine is quiet. fastbp's epoch is ``Network.fit(..., epochs=1)``, the public call
+mini-batches of 1024, about 0.7 s in float32 on one thread), so one sample
+of L takes about 10-20 s and the whole grid about a minute when the machine
+is quiet. fastbp's epoch is ``Network.fit(..., epochs=1)``, the public call
 TimeEpoch times, so any slowdown in the epoch driver shows here.
 
 asv knows no "higher is better": ``asv compare`` and ``asv continuous``
 report a *fall* of this ratio (fastbp slower) as an improvement and a rise
 as a regression. check_regression.py reads it the right way round.
 """
+import contextlib
 import gc
 import time
+import warnings
 
 import numpy as np
 
@@ -37,6 +42,23 @@ from .numpy_peer import NumpyMatrixForm
 RATIO_ROWS = {"S": 10000, "M": 10000, "L": 4096}
 #: Timed (fastbp, NumPy) pairs per sample; odd, so the median is one of them.
 PAIRS = 5
+
+
+def one_blas_thread():
+    """A context in which every BLAS library of the process (NumPy's, SciPy's) runs one thread.
+
+    On a loaded 2-core machine a multi-threaded BLAS call on the small
+    matrices of S and M (10 x 784 @ 784 x 100) waits for a second core that
+    another job holds: NumPy's epoch time of M was seen to vary 3-fold between
+    runs. With one thread each side gets one core's worth of work, and the
+    ratio compares the code, not the scheduler. Needs threadpoolctl (in the
+    bench extra and asv's matrix); without it, the libraries' own thread counts.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def speedup_vs_numpy(config, dtype, pairs=PAIRS, rows=None, seed=0):
@@ -65,13 +87,17 @@ def speedup_vs_numpy(config, dtype, pairs=PAIRS, rows=None, seed=0):
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        fastbp_epoch(-1)  # warm-up pair: first touch of work buffers, BLAS threads
-        numpy_epoch(-1)
-        for i in range(pairs):
-            for run in ((fastbp_epoch, numpy_epoch) if i % 2 == 0 else (numpy_epoch, fastbp_epoch)):
-                t0 = time.perf_counter()
-                run(i)
-                times[run].append(time.perf_counter() - t0)
+        with one_blas_thread(), warnings.catch_warnings():
+            # fit's "not learning" check fires on synthetic data: not this benchmark's business
+            warnings.simplefilter("ignore")
+            fastbp_epoch(-1)  # warm-up pair: first touch of work buffers, BLAS threads
+            numpy_epoch(-1)
+            for i in range(pairs):
+                for run in ((fastbp_epoch, numpy_epoch) if i % 2 == 0
+                            else (numpy_epoch, fastbp_epoch)):
+                    t0 = time.perf_counter()
+                    run(i)
+                    times[run].append(time.perf_counter() - t0)
     finally:
         if gc_was_enabled:
             gc.enable()
