@@ -64,6 +64,7 @@ import zlib
 import numpy as np
 
 from . import kernels
+from ._numba_options import quiet_numba_experimental
 from .exceptions import DivergenceError
 from .model import _REGULARIZATION, check_hooks
 from .validation import check_float, check_int, check_targets
@@ -314,6 +315,7 @@ def _agree(comm, ok, exc, local):
     return table[:, 1:]
 
 
+@quiet_numba_experimental()  # its kernel calls: see fastbp._numba_options
 def fit(net, X_shard, Y_shard, epochs, batch_size, eta, lmbda=0.0, momentum=0.0,
         nesterov=False, seed=0, comm=None, regularization="l2", evaluation_data=None,
         chunk_size=None, callback=None, on_progress=None):
