@@ -59,6 +59,13 @@ def parse_compare(text):
     return rows
 
 
+def _num(text):
+    try:
+        return f"{float(text):.3f}"
+    except ValueError:
+        return text
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("base", nargs="?", default="main")
@@ -107,8 +114,9 @@ def main(argv=None):
         if slower and confirmed:
             regressions.append(p)
         t_text = "failed" if t_ratio is None else f"{t_ratio:.2f} {mark or ' '}"
-        s_text = "failed" if s_ratio is None else f"{s_before} -> {s_after} ({fall:.2f})"
-        print(f"{p:17} | {t_text:29} | {s_text:38} | {verdict}")
+        s_text = ("failed" if s_ratio is None else
+                  f"{_num(s_before)} -> {_num(s_after)} ({fall:.2f})")
+        print(f"{p:17} | {t_text:29} | {s_text:39} | {verdict}")
     if failed:
         print("check_regression: a benchmark failed or is missing (see above)", file=sys.stderr)
         return 2
