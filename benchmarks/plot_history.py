@@ -23,7 +23,7 @@ import sys
 NAME = "bench_ratio.TrackSpeedupVsNumpy.track_speedup_vs_numpy"
 
 
-def load(results_dir, machine=None):
+def load(results_dir, machine=None, env=None):
     """{commit_hash: {(config, dtype): value}} from asv's result files, and the machine used."""
     machines = sorted(d for d in os.listdir(results_dir)
                       if os.path.isdir(os.path.join(results_dir, d)))
@@ -34,6 +34,8 @@ def load(results_dir, machine=None):
     out = {}
     for path in sorted(glob.glob(os.path.join(results_dir, machine, "*.json"))):
         if os.path.basename(path) == "machine.json":
+            continue
+        if env and env not in os.path.basename(path):
             continue
         with open(path) as f:
             data = json.load(f)
@@ -64,6 +66,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", default=".asv/results")
     parser.add_argument("--machine", default=None, help="default: the first machine folder")
+    parser.add_argument("--env", default=None,
+                        help="only result files whose name contains this (an asv env name)")
     parser.add_argument("--branch", default="main",
                         help="plot only commits reachable from this branch ('' for all)")
     parser.add_argument("--out", default=os.path.join("benchmarks", "ratio_history.png"))
@@ -73,7 +77,7 @@ def main(argv=None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    values, machine = load(args.results, args.machine)
+    values, machine = load(args.results, args.machine, args.env)
     if args.branch:
         commits = [(h, s) for h, s in commit_order(args.branch) if h in values]
     else:
