@@ -4,6 +4,8 @@ import pytest
 
 import fastbp
 
+pytestmark = pytest.mark.filterwarnings("ignore::fastbp.NotLearningWarning")  # random-label fits
+
 
 def _data(seed=0, n=60):
     rng = np.random.default_rng(seed)

@@ -15,6 +15,8 @@ from fastbp import kernels
 from fastbp.validation import check_targets
 from reference import ReferenceNetwork
 
+pytestmark = pytest.mark.filterwarnings("ignore::fastbp.NotLearningWarning")  # random-label fits
+
 # (sizes, activation, output_activation, cost). "softplus" stands for the
 # custom fastbp.Activation of the conftest fixture.
 CONFIGS = {
@@ -390,6 +392,7 @@ def test_sgd_minibatches_in_segments_equals_one_run(softplus):
     np.testing.assert_allclose(results[0], ref_total, rtol=1e-10)
 
 
+@pytest.mark.slow  # compiles the kernels for uint8 inputs
 def test_sgd_minibatches_reads_scaled_uint8_inputs():
     """x_scale converts uint8 rows on the fly: same result as training on X / 255."""
     net8 = fastbp.Network([6, 5, 3], cost="cross_entropy", seed=1)

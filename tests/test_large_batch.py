@@ -13,6 +13,8 @@ import fastbp
 from fastbp.schedules import epoch_learning_rates, linear_scaling
 from reference import ReferenceNetwork, one_hot
 
+pytestmark = pytest.mark.filterwarnings("ignore::fastbp.NotLearningWarning")  # random-label fits
+
 
 def _data(n, sizes, seed=0, dtype=np.float64):
     rng = np.random.default_rng(seed)
@@ -74,6 +76,7 @@ def test_default_chunk_size_bounds_buffers():
 
 
 # ------------------------------------------------------------ uint8, memmap
+@pytest.mark.slow  # compiles the kernels for uint8 inputs
 def test_uint8_input_with_scale_matches_scaled_float(tmp_path):
     sizes = [12, 7, 3]
     rng = np.random.default_rng(6)

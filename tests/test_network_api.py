@@ -5,6 +5,8 @@ import pytest
 import fastbp
 from reference import ReferenceNetwork
 
+pytestmark = pytest.mark.filterwarnings("ignore::fastbp.NotLearningWarning")  # random-label fits
+
 
 def labels_and_onehot(n, n_out, seed):
     y = np.random.default_rng(seed).integers(0, n_out, size=n)

@@ -9,6 +9,8 @@ import pytest
 import fastbp
 from reference import ReferenceNetwork
 
+pytestmark = pytest.mark.filterwarnings("ignore::fastbp.NotLearningWarning")  # random-label fits
+
 ROUND_TRIP = [
     ([4, 5, 3], "sigmoid", None, "quadratic"),
     ([4, 6, 5, 3], "tanh", "sigmoid", "cross_entropy"),
