@@ -99,6 +99,22 @@ def _rint(typingctx, x):
 
 
 @intrinsic
+def _select(typingctx, cond, a, b):
+    """``a if cond else b`` as one LLVM ``select`` (vblendvps/pd in a vectorised loop).
+
+    A Python conditional expression becomes branches in Numba's IR, which an
+    IR-level inline into a caller's loop turns into warnings from Numba's SSA
+    check; a select has no branch.
+    """
+    if cond != types.boolean or a != b or a not in (types.float32, types.float64):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.select(args[0], args[1], args[2])
+    return a(cond, a, b), codegen
+
+
+@intrinsic
 def _scale_pow2(typingctx, p, n):
     """``p * 2**n`` for an integral float ``n`` with 2 * (min normal exponent) <= n <= 2 * max.
 
@@ -181,8 +197,8 @@ def _exp32_impl(x):
     one = K["one"]
 
     def impl(x):
-        xc = x if x < hi else hi          # NaN -> hi (restored below)
-        xc = xc if xc > lo else lo
+        xc = _select(x < hi, x, hi)          # NaN -> hi (restored below)
+        xc = _select(xc > lo, xc, lo)
         n = _rint(xc * log2e)
         r = (xc - n * c1) - n * c2
         q = p0 * r + p1
@@ -192,7 +208,7 @@ def _exp32_impl(x):
         q = q * r + p5
         e = (q * (r * r) + r) + one
         y = _scale_pow2(e, n)
-        return x if x != x else y
+        return _select(x != x, x, y)
     return impl
 
 
@@ -202,8 +218,8 @@ def _exp64_impl(x):
     (a13, a12, a11, a10, a9, a8, a7, a6, a5, a4, a3, a2) = _INV_FACT
 
     def impl(x):
-        xc = x if x < hi else hi          # NaN -> hi (restored below)
-        xc = xc if xc > lo else lo
+        xc = _select(x < hi, x, hi)          # NaN -> hi (restored below)
+        xc = _select(xc > lo, xc, lo)
         n = _rint(xc * log2e)
         r = (xc - n * c1) - n * c2
         # Estrin's scheme: a dependency chain of 5 multiply-adds, not 11.
@@ -221,7 +237,7 @@ def _exp64_impl(x):
         q = (d2 * r4 + d1) * r4 + d0
         e = (q * r2 + r) + one
         y = _scale_pow2(e, n)
-        return x if x != x else y
+        return _select(x != x, x, y)
     return impl
 
 
@@ -265,17 +281,17 @@ def _vtanh_overload(z):
         t0, t1, t2, t3, t4 = K["t0"], K["t1"], K["t2"], K["t3"], K["t4"]
 
         def impl(z):
-            a = z if z >= zero else -z                   # NaN stays NaN
+            a = _select(z >= zero, z, -z)                   # NaN stays NaN
             big = one - two / (_vexp(a + a) + one)    # inf -> 1, NaN -> NaN
-            big = big if z >= zero else -big
+            big = _select(z >= zero, big, -big)
             s = z * z
             q = t0 * s + t1
             q = q * s + t2
             q = q * s + t3
             q = q * s + t4
             poly = (q * s) * z + z
-            y = poly if a < small else big
-            return y if a != zero else z      # keeps the sign of -0.0
+            y = _select(a < small, poly, big)
+            return _select(a != zero, y, z)      # keeps the sign of -0.0
         return impl
     if z == types.float64:
         K = _F64
@@ -284,15 +300,15 @@ def _vtanh_overload(z):
         tq1, tq2, tq3 = K["tq1"], K["tq2"], K["tq3"]
 
         def impl(z):
-            a = z if z >= zero else -z
+            a = _select(z >= zero, z, -z)
             big = one - two / (_vexp(a + a) + one)
-            big = big if z >= zero else -big
+            big = _select(z >= zero, big, -big)
             s = z * z
             num = (tp0 * s + tp1) * s + tp2
             den = ((s + tq1) * s + tq2) * s + tq3
             poly = z * (s * num / den) + z
-            y = poly if a < small else big
-            return y if a != zero else z      # keeps the sign of -0.0
+            y = _select(a < small, poly, big)
+            return _select(a != zero, y, z)      # keeps the sign of -0.0
         return impl
     return None
 

@@ -40,6 +40,7 @@ from ._numba_options import jit, jit_inline, jit_reduction
 from .activations import CUSTOM, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
 from .blas import FEW_ROWS, gemm_nn, gemm_nt, gemm_tn, zero_of
 from .costs import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC
+from .fast_math import vexp, vsigmoid, vtanh
 
 # Status codes returned by the training driver.
 OK = 0
@@ -132,7 +133,7 @@ def activate_row(Z, b, A, i, code, f):
                 zmax = z
         total = 0.0
         for j in range(cols):
-            e = math.exp(Z[i, j] - zmax)
+            e = vexp(Z[i, j] - zmax)
             A[i, j] = e
             total += e
         for j in range(cols):
@@ -141,12 +142,12 @@ def activate_row(Z, b, A, i, code, f):
         for j in range(cols):
             z = Z[i, j] + b[j]
             Z[i, j] = z
-            A[i, j] = 1.0 / (1.0 + math.exp(-z))
+            A[i, j] = vsigmoid(z)
     elif code == TANH:
         for j in range(cols):
             z = Z[i, j] + b[j]
             Z[i, j] = z
-            A[i, j] = math.tanh(z)
+            A[i, j] = vtanh(z)
     elif code == RELU:
         for j in range(cols):
             z = Z[i, j] + b[j]
