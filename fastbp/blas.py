@@ -46,6 +46,19 @@ def _zero_of_overload(arr):
     return impl
 
 
+def as_type_of(arr, x):
+    """The scalar x in ``arr``'s dtype (jitted code only): float32 loops stay in float32."""
+
+
+@overload(as_type_of, inline="always")
+def _as_type_of_overload(arr, x):
+    dtype = arr.dtype
+
+    def impl(arr, x):
+        return dtype(x)
+    return impl
+
+
 @jit_inline
 def _store(C, i, j, s, alpha, beta):
     if beta == 0.0:

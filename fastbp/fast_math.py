@@ -72,7 +72,7 @@ from numba.extending import intrinsic, overload
 
 from ._numba_options import jit_inline
 
-__all__ = ["vexp", "vsigmoid", "vtanh"]
+__all__ = ["select", "vexp", "vsigmoid", "vtanh"]
 
 
 # --------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def _rint(typingctx, x):
 
 
 @intrinsic
-def _select(typingctx, cond, a, b):
+def select(typingctx, cond, a, b):
     """``a if cond else b`` as one LLVM ``select`` (vblendvps/pd in a vectorised loop).
 
     A Python conditional expression becomes branches in Numba's IR, which an
@@ -197,8 +197,8 @@ def _exp32_impl(x):
     one = K["one"]
 
     def impl(x):
-        xc = _select(x < hi, x, hi)          # NaN -> hi (restored below)
-        xc = _select(xc > lo, xc, lo)
+        xc = select(x < hi, x, hi)          # NaN -> hi (restored below)
+        xc = select(xc > lo, xc, lo)
         n = _rint(xc * log2e)
         r = (xc - n * c1) - n * c2
         q = p0 * r + p1
@@ -208,7 +208,7 @@ def _exp32_impl(x):
         q = q * r + p5
         e = (q * (r * r) + r) + one
         y = _scale_pow2(e, n)
-        return _select(x != x, x, y)
+        return select(x != x, x, y)
     return impl
 
 
@@ -218,8 +218,8 @@ def _exp64_impl(x):
     (a13, a12, a11, a10, a9, a8, a7, a6, a5, a4, a3, a2) = _INV_FACT
 
     def impl(x):
-        xc = _select(x < hi, x, hi)          # NaN -> hi (restored below)
-        xc = _select(xc > lo, xc, lo)
+        xc = select(x < hi, x, hi)          # NaN -> hi (restored below)
+        xc = select(xc > lo, xc, lo)
         n = _rint(xc * log2e)
         r = (xc - n * c1) - n * c2
         # Estrin's scheme: a dependency chain of 5 multiply-adds, not 11.
@@ -237,7 +237,7 @@ def _exp64_impl(x):
         q = (d2 * r4 + d1) * r4 + d0
         e = (q * r2 + r) + one
         y = _scale_pow2(e, n)
-        return _select(x != x, x, y)
+        return select(x != x, x, y)
     return impl
 
 
@@ -281,17 +281,17 @@ def _vtanh_overload(z):
         t0, t1, t2, t3, t4 = K["t0"], K["t1"], K["t2"], K["t3"], K["t4"]
 
         def impl(z):
-            a = _select(z >= zero, z, -z)                   # NaN stays NaN
+            a = select(z >= zero, z, -z)                   # NaN stays NaN
             big = one - two / (_vexp(a + a) + one)    # inf -> 1, NaN -> NaN
-            big = _select(z >= zero, big, -big)
+            big = select(z >= zero, big, -big)
             s = z * z
             q = t0 * s + t1
             q = q * s + t2
             q = q * s + t3
             q = q * s + t4
             poly = (q * s) * z + z
-            y = _select(a < small, poly, big)
-            return _select(a != zero, y, z)      # keeps the sign of -0.0
+            y = select(a < small, poly, big)
+            return select(a != zero, y, z)      # keeps the sign of -0.0
         return impl
     if z == types.float64:
         K = _F64
@@ -300,15 +300,15 @@ def _vtanh_overload(z):
         tq1, tq2, tq3 = K["tq1"], K["tq2"], K["tq3"]
 
         def impl(z):
-            a = _select(z >= zero, z, -z)
+            a = select(z >= zero, z, -z)
             big = one - two / (_vexp(a + a) + one)
-            big = _select(z >= zero, big, -big)
+            big = select(z >= zero, big, -big)
             s = z * z
             num = (tp0 * s + tp1) * s + tp2
             den = ((s + tq1) * s + tq2) * s + tq3
             poly = z * (s * num / den) + z
-            y = _select(a < small, poly, big)
-            return _select(a != zero, y, z)      # keeps the sign of -0.0
+            y = select(a < small, poly, big)
+            return select(a != zero, y, z)      # keeps the sign of -0.0
         return impl
     return None
 

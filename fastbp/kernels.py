@@ -38,9 +38,9 @@ from numba.extending import intrinsic
 
 from ._numba_options import jit, jit_inline, jit_reduction
 from .activations import CUSTOM, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
-from .blas import FEW_ROWS, gemm_nn, gemm_nt, gemm_tn, zero_of
+from .blas import FEW_ROWS, as_type_of, gemm_nn, gemm_nt, gemm_tn, zero_of
 from .costs import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC
-from .fast_math import vexp, vsigmoid, vtanh
+from .fast_math import select, vexp, vsigmoid, vtanh
 
 # Status codes returned by the training driver.
 OK = 0
@@ -468,6 +468,12 @@ def step_rule(hyper, options, inv_m, eta):
             hyper[H_EPSILON], adam_lr)
 
 
+@jit_inline
+def sign_of(x, zero, one):
+    """sgn(x) in x's dtype, as selects (no integer conversion, which AVX2 cannot vectorise)."""
+    return select(x > zero, one, select(x < zero, -one, zero))
+
+
 @jit_reduction
 def update_block(w, g, v1, v2, eta, l2, l1, rule):
     """One block (rows of a layer's W, or its b) of the step, in place; returns a sum that is 0 iff all new values are finite.
@@ -477,41 +483,54 @@ def update_block(w, g, v1, v2, eta, l2, l1, rule):
     Adam (scikit-learn's form): m <- b1 m + (1-b1) g_eff, s <- b2 s + (1-b2) g_eff^2,
     w' = w - adam_lr m / (sqrt(s) + epsilon). In place: a separate output
     array that may alias w would cost LLVM's vectorisation of these loops.
+    SGD and momentum compute in w's dtype (float32 networks in float32);
+    Adam in float64, whose second moment g^2 can underflow float32.
     """
     inv_m, _, _, _, momentum, nesterov, adam, beta1, beta2, epsilon, adam_lr = rule
-    check = 0.0
+    zero = zero_of(w)
+    one = as_type_of(w, 1.0)
+    check = zero
     n = w.shape[0]
     if adam:
         for p in range(n):
             x = w[p]
-            d = g[p] * inv_m + l2 * x + l1 * ((x > 0.0) - (x < 0.0))
+            d = g[p] * inv_m + l2 * x + l1 * sign_of(x, zero, one)
             m1 = beta1 * v1[p] + (1.0 - beta1) * d
             m2 = beta2 * v2[p] + (1.0 - beta2) * d * d
             v1[p] = m1
             v2[p] = m2
             w[p] = x - adam_lr * m1 / (math.sqrt(m2) + epsilon)
             check += w[p] - w[p]
-    elif momentum == 0.0:
+        return check
+    c_inv_m = as_type_of(w, inv_m)
+    c_eta = as_type_of(w, eta)
+    c_l2 = as_type_of(w, l2)
+    c_l1 = as_type_of(w, l1)
+    mu = as_type_of(w, momentum)
+    if momentum == 0.0:
         for p in range(n):
             x = w[p]
-            w[p] = x - eta * (g[p] * inv_m + l2 * x + l1 * ((x > 0.0) - (x < 0.0)))
-            check += w[p] - w[p]
+            y = x - c_eta * (g[p] * c_inv_m + c_l2 * x + c_l1 * sign_of(x, zero, one))
+            w[p] = y
+            check += y - y
     elif nesterov:
         for p in range(n):
             x = w[p]
-            d = g[p] * inv_m + l2 * x + l1 * ((x > 0.0) - (x < 0.0))
-            vel = momentum * v1[p] - eta * d
+            d = g[p] * c_inv_m + c_l2 * x + c_l1 * sign_of(x, zero, one)
+            vel = mu * v1[p] - c_eta * d
             v1[p] = vel
-            w[p] = x + momentum * vel - eta * d
-            check += w[p] - w[p]
+            y = x + mu * vel - c_eta * d
+            w[p] = y
+            check += y - y
     else:
         for p in range(n):
             x = w[p]
-            d = g[p] * inv_m + l2 * x + l1 * ((x > 0.0) - (x < 0.0))
-            vel = momentum * v1[p] - eta * d
+            d = g[p] * c_inv_m + c_l2 * x + c_l1 * sign_of(x, zero, one)
+            vel = mu * v1[p] - c_eta * d
             v1[p] = vel
-            w[p] = x + vel
-            check += w[p] - w[p]
+            y = x + vel
+            w[p] = y
+            check += y - y
     return check
 
 
