@@ -225,3 +225,19 @@ def test_eta_1e6_on_fashion_mnist_warns(fashion, name):
                          input_scale=1 / 255)
     messages = fit_warnings(net, X[:10_000], y[:10_000], 3, 10, 1e6)
     assert len(messages) == 1 and "Try a smaller eta (now 1e6), e.g. 10000." in messages[0]
+
+
+@pytest.mark.parametrize("cost,output", [("quadratic", None), ("cross_entropy", "sigmoid"),
+                                         ("log_likelihood", "softmax")])
+def test_mean_cost_is_the_networks_cost(cost, output):
+    rng = np.random.default_rng(0)
+    X, Y = rng.uniform(-1, 1, (50, 4)), np.eye(3)[rng.integers(0, 3, 50)]
+    net = fastbp.Network([4, 5, 3], output_activation=output, cost=cost, seed=0)
+    trace = net.trace(X, Y)
+    assert diagnostics.mean_cost(cost, trace["z"][-1], trace["a"][-1], Y) == pytest.approx(
+        net.cost(X, Y), rel=1e-12)
+
+
+def test_checks_are_few_per_fit():
+    assert [e for e in range(1, 31) if diagnostics.is_check_epoch(e, 30)] == [3, 6, 12, 24, 30]
+    assert [e for e in range(1, 3) if diagnostics.is_check_epoch(e, 2)] == [2]
