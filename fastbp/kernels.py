@@ -699,7 +699,7 @@ def layer_step_from_deltas(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, h
     return check
 
 
-@jit_inline
+@jit
 def minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, G, hyper,
                    options, arch, work):
     """One SGD step on the rows index[start:stop] (at most one chunk), in place; returns (cost sum, finite).
@@ -737,7 +737,7 @@ def minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, 
     return total, check == 0.0
 
 
-@jit_inline
+@jit
 def chunked_minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, G,
                            hyper, options, arch, work):
     """minibatch_step for a mini-batch of any size: the gradient sums chunk by chunk, then the step."""
@@ -770,6 +770,34 @@ def restore_snapshot(snapshot, theta, v1, v2, hyper):
     copy_into(hyper, snapshot[3])
 
 
+@jit_inline
+def run_minibatches(step, X, Y, order, batch_size, first_batch, stop_batch, x_scale, cost,
+                    batch_etas, hyper, options, theta, v1, v2, G, snapshot, arch, work):
+    """The segment loop of the drivers: steps, snapshot, restore and replay (see sgd_minibatches)."""
+    save_snapshot(snapshot, theta, v1, v2, hyper)
+    n = order.shape[0]
+    status = OK
+    done = 0
+    cost_sum = 0.0
+    k = first_batch
+    last = stop_batch
+    while k < last:
+        start = k * batch_size
+        batch_cost, finite = step(X, Y, order, start, min(start + batch_size, n), x_scale, cost,
+                                  batch_etas[k], theta, v1, v2, G, hyper, options, arch, work)
+        if finite:
+            done += 1
+            cost_sum += batch_cost
+            k += 1
+            continue
+        status = DIVERGED
+        if not math.isfinite(batch_cost):
+            break  # nothing was written
+        restore_snapshot(snapshot, theta, v1, v2, hyper)  # then replay up to batch k
+        last, k, done, cost_sum = k, first_batch, 0, 0.0
+    return status, done, cost_sum
+
+
 @jit
 def sgd_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, cost,
                     batch_etas, hyper, options, theta, v1, v2, G, snapshot, arch, work):
@@ -796,29 +824,9 @@ def sgd_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, c
         Sum of C_x over the examples of the completed mini-batches, each
         evaluated at the parameters before its batch's step.
     """
-    save_snapshot(snapshot, theta, v1, v2, hyper)
-    n = order.shape[0]
-    status = OK
-    done = 0
-    cost_sum = 0.0
-    k = first_batch
-    last = stop_batch
-    while k < last:
-        start = k * batch_size
-        batch_cost, finite = minibatch_step(X, Y, order, start, min(start + batch_size, n),
-                                            x_scale, cost, batch_etas[k], theta, v1, v2, G,
-                                            hyper, options, arch, work)
-        if finite:
-            done += 1
-            cost_sum += batch_cost
-            k += 1
-            continue
-        status = DIVERGED
-        if not math.isfinite(batch_cost):
-            break  # nothing was written
-        restore_snapshot(snapshot, theta, v1, v2, hyper)  # then replay up to batch k
-        last, k, done, cost_sum = k, first_batch, 0, 0.0
-    return status, done, cost_sum
+    return run_minibatches(minibatch_step, X, Y, order, batch_size, first_batch, stop_batch,
+                           x_scale, cost, batch_etas, hyper, options, theta, v1, v2, G, snapshot,
+                           arch, work)
 
 
 @jit
@@ -828,26 +836,6 @@ def sgd_minibatches_chunked(X, Y, order, batch_size, first_batch, stop_batch, x_
 
     A separate compiled driver, so that a fit compiles only the step it runs.
     """
-    save_snapshot(snapshot, theta, v1, v2, hyper)
-    n = order.shape[0]
-    status = OK
-    done = 0
-    cost_sum = 0.0
-    k = first_batch
-    last = stop_batch
-    while k < last:
-        start = k * batch_size
-        batch_cost, finite = chunked_minibatch_step(
-            X, Y, order, start, min(start + batch_size, n), x_scale, cost, batch_etas[k], theta,
-            v1, v2, G, hyper, options, arch, work)
-        if finite:
-            done += 1
-            cost_sum += batch_cost
-            k += 1
-            continue
-        status = DIVERGED
-        if not math.isfinite(batch_cost):
-            break
-        restore_snapshot(snapshot, theta, v1, v2, hyper)
-        last, k, done, cost_sum = k, first_batch, 0, 0.0
-    return status, done, cost_sum
+    return run_minibatches(chunked_minibatch_step, X, Y, order, batch_size, first_batch,
+                           stop_batch, x_scale, cost, batch_etas, hyper, options, theta, v1, v2,
+                           G, snapshot, arch, work)
