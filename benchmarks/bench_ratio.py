@@ -15,9 +15,9 @@ the NumPy side is mostly BLAS calls, fastbp's too for L).
 
 Both sides run with one BLAS thread (threadpoolctl; see one_blas_thread):
 a single-core comparison, which a loaded machine disturbs far less than two
-threads fighting for two busy cores. Each sample: PAIRS pairs of epochs, fastbp first in even pairs and NumPy
-first in odd ones (so neither always runs in the other's wake), after one
-untimed warm-up pair. Rows: S and M 10,000 (1,000 mini-batches of 10, about
+threads fighting for two busy cores. Each sample: PAIRS pairs of epochs,
+fastbp first in even pairs and NumPy first in odd ones (so neither always
+runs in the other's wake), after one untimed warm-up pair. Rows: S and M 10,000 (1,000 mini-batches of 10, about
 0.1-0.3 s per fastbp epoch on the project's 2-core machine); L 4,096 (4
 mini-batches of 1024, about 0.7 s in float32 on one thread), so one sample
 of L takes about 10-20 s and the whole grid about a minute when the machine
