@@ -33,9 +33,13 @@ REDUCTION_JIT_OPTIONS = dict(JIT_OPTIONS, fastmath={"reassoc", "contract"})
 
 jit = numba.njit(**JIT_OPTIONS)
 jit_reduction = numba.njit(**REDUCTION_JIT_OPTIONS)
-# The stages of the epoch driver are inlined into it at Numba-IR level: each
-# separately compiled function is linked, optimised and code-generated again in
-# every caller, which multiplied compile time. They stay callable from Python.
+# jit_inline functions are inlined into their callers at Numba-IR level (small
+# helpers, and stages called once per step). Each separately compiled function
+# is linked and optimised again in every caller, but one driver with every stage
+# inlined is typed as a whole, which cost more: a step whose two variants (one
+# chunk, several chunks) were inlined together tripled the compile time, so the
+# per-layer stages (activation, f', cost, BP1) and each step are compiled on
+# their own (kernels.py). Inlined functions stay callable from Python.
 jit_inline = numba.njit(**JIT_OPTIONS, inline="always")
 
 # Custom activations (and the placeholders of unused slots) reach the kernels
