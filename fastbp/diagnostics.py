@@ -242,7 +242,7 @@ class LearningMonitor:
         """The warning's text when at least two of the three signs are seen, else None."""
         n_rows = self.X.shape[0]
         with np.errstate(all="ignore"):
-            trace = self.net.trace(self.X, self.Y)
+            trace = self.net.trace(self.X, self.Y, deltas=False)
         sample_cost = mean_cost(self.net.cost_function.name, trace["z"][-1], trace["a"][-1],
                                 self.Y)
         signs = []

@@ -207,7 +207,7 @@ def multiply_by_fprime(D, Z, A, code, fprime):
         fprime_row(D, Z, A, i, code, fprime)
 
 
-@jit_inline
+@jit
 def forward_pass(rows, theta, arch, work):
     """Z^l and A^l of every layer for the first ``rows`` rows of work's X0."""
     layout, codes, slots, fs, fprimes = arch
@@ -327,7 +327,7 @@ def accumulate_gradients(rows, accumulate, arch, work, G):
         A_prev = layer_block(Abuf, layout, l, rows, cmax)
 
 
-@jit_inline
+@jit
 def gather_rows(X, Y, index, start, rows, x_scale, work):
     """X0[i] <- x_scale * X[index[start + i]], Y0[i] <- Y[index[start + i]] for i < rows.
 

@@ -381,8 +381,16 @@ class Network:
                 [kernels.layer_weights(G, self._layout, l).copy() for l in range(L)])
 
     @quiet_numba_experimental()
-    def trace(self, X, Y):
+    def trace(self, X, Y, deltas=True):
         """The per-layer z, a and delta of a batch, for study and for tests.
+
+        Parameters
+        ----------
+        X : array_like of shape (n, sizes[0])
+        Y : array_like of shape (n, sizes[-1]), or labels of shape (n,)
+        deltas : bool, default=True
+            Also run BP1 and BP2. Without them only the forward pass runs
+            (it compiles nothing beyond what ``fit`` and ``predict`` use).
 
         Returns
         -------
@@ -390,6 +398,7 @@ class Network:
             "z" : list of L arrays of shape (n, sizes[l+1])
             "a" : list of L+1 arrays, the input first, then shape (n, sizes[l+1])
             "delta" : list of L arrays of shape (n, sizes[l+1]), dC_x/dz^l per row
+                (only with ``deltas``)
         """
         X, _ = self._inputs(X, allow_single=False)
         n = X.shape[0]
@@ -399,13 +408,16 @@ class Network:
         work = self._workspace(n)
         kernels.gather_rows(X, Y, np.arange(n, dtype=np.int64), 0, n, self._x_scale, work)
         kernels.forward_pass(n, self._theta, self._arch, work)
-        kernels.output_delta(n, self.cost_function.code, self._arch, work)
-        kernels.backward_pass(n, self._theta, self._arch, work)
+        if deltas:
+            kernels.output_delta(n, self.cost_function.code, self._arch, work)
+            kernels.backward_pass(n, self._theta, self._arch, work)
         L = len(self.sizes) - 1
         block = lambda buf, l: kernels.layer_rows(buf, self._layout, l, n, n).copy()  # noqa: E731
-        return {"z": [block(work[2], l) for l in range(L)],
-                "a": [work[0][:n].copy()] + [block(work[3], l) for l in range(L)],
-                "delta": [block(work[4], l) for l in range(L)]}
+        result = {"z": [block(work[2], l) for l in range(L)],
+                  "a": [work[0][:n].copy()] + [block(work[3], l) for l in range(L)]}
+        if deltas:
+            result["delta"] = [block(work[4], l) for l in range(L)]
+        return result
 
     # ---------------------------------------------------------------- training
     def fit(self, X, Y, epochs, batch_size, eta, lmbda=0.0, momentum=0.0, evaluation_data=None,
