@@ -149,8 +149,7 @@ def profile(config, dtype, n_rows, reps, seed=0):
     K.output_delta(BATCH, code, arch, work)
     K.backward_pass(BATCH, theta, arch, work)
     ns = {}
-    ns["gather rows"] = _median_ns(_gather, (X, Y, order), reps, ) if False else \
-        _median_ns(lambda r: _gather(X, Y, order, r, work), (), reps)
+    ns["gather rows"] = _median_ns(lambda r: _gather(X, Y, order, r, work), (), reps)
     ns["forward products"] = _median_ns(_forward_products, (BATCH, theta, arch, work), reps)
     ns["bias + activation"] = _median_ns(_bias_activation, (BATCH, theta, arch, work), reps)
     K.forward_pass(BATCH, theta, arch, work)

@@ -317,14 +317,19 @@ def accumulate_gradients(rows, accumulate, arch, work, G):
         else:
             gemm_tn(1.0, D, A_prev, beta, weights_of(G, layout, l),
                     iscratch, cscratch, sscratch)
-        gb = biases_of(G, layout, l)
-        if not accumulate:
-            for j in range(gb.shape[0]):
-                gb[j] = 0.0
-        for i in range(rows):
-            for j in range(D.shape[1]):
-                gb[j] += D[i, j]
+        bias_sums(D, biases_of(G, layout, l), accumulate)
         A_prev = layer_block(Abuf, layout, l, rows, cmax)
+
+
+@jit_inline
+def bias_sums(D, gb, accumulate):
+    """BP3: gb (+)= column sums of D (the batch sum of delta^l); with ``accumulate`` False they overwrite gb."""
+    if not accumulate:
+        for j in range(gb.shape[0]):
+            gb[j] = 0.0
+    for i in range(D.shape[0]):
+        for j in range(D.shape[1]):
+            gb[j] += D[i, j]
 
 
 @jit
@@ -541,15 +546,33 @@ def state_slice(v, lo, hi):
 
 
 @jit_inline
-def weight_step_size(theta, G, lo, hi, hyper, rule):
-    """eta for a layer's weights: with LARS, eta * trust * ||W|| / ||g_eff|| (You et al. 2017; SGD only).
+def uses_lars(hyper, rule):
+    """LARS is on (a trust coefficient > 0) and applies (SGD, not Adam)."""
+    return hyper[H_TRUST] > 0.0 and not rule[6]
 
-    Also adds ||W||^2 to hyper[H_WEIGHT_SQ_SUM] (scikit-learn's loss report
-    needs the norm before the step); the caller sets that slot's use.
-    """
+
+@jit_inline
+def record_weight_norm(l, theta, layout, hyper, options):
+    """With O_REG_PER_BATCH, add ||W^l||^2 before the step to hyper[H_WEIGHT_SQ_SUM] (scikit-learn's loss report)."""
+    if options[O_REG_PER_BATCH] == 1:
+        hyper[H_WEIGHT_SQ_SUM] += squared_norm(theta[layout[l, 2]:layout[l, 3]])
+
+
+@jit_inline
+def update_biases(l, theta, G, v1, v2, layout, rule):
+    """The step of layer l's biases (never regularised) from their gradient sums in G."""
+    b0 = layout[l, 3]
+    b1 = b0 + layout[l, 1]
+    return update_block(theta[b0:b1], G[b0:b1], state_slice(v1, b0, b1),
+                        state_slice(v2, b0, b1), rule[1], 0.0, 0.0, rule)
+
+
+@jit_inline
+def weight_step_size(theta, G, lo, hi, hyper, rule):
+    """eta for a layer's weights: with LARS, eta * trust * ||W|| / ||g_eff|| (You et al. 2017; SGD only)."""
     inv_m, eta, l2, l1 = rule[0], rule[1], rule[2], rule[3]
     trust = hyper[H_TRUST]
-    if trust > 0.0 and not rule[6]:
+    if uses_lars(hyper, rule):
         w_norm = math.sqrt(squared_norm(theta[lo:hi]))
         g_norm = regularised_gradient_norm(theta[lo:hi], G[lo:hi], inv_m, l2, l1)
         if w_norm > 0.0 and g_norm > 0.0:
@@ -562,15 +585,11 @@ def update_layer(l, theta, G, v1, v2, layout, rule, hyper, options):
     """Layer l's step from its gradient sums in G, in place (weights, then the unregularised biases)."""
     w0 = layout[l, 2]
     b0 = layout[l, 3]
-    b1 = b0 + layout[l, 1]
-    if options[O_REG_PER_BATCH] == 1:
-        hyper[H_WEIGHT_SQ_SUM] += squared_norm(theta[w0:b0])
+    record_weight_norm(l, theta, layout, hyper, options)
     eta_w = weight_step_size(theta, G, w0, b0, hyper, rule)
     check = update_block(theta[w0:b0], G[w0:b0], state_slice(v1, w0, b0),
                          state_slice(v2, w0, b0), eta_w, rule[2], rule[3], rule)
-    check += update_block(theta[b0:b1], G[b0:b1], state_slice(v1, b0, b1),
-                          state_slice(v2, b0, b1), rule[1], 0.0, 0.0, rule)
-    return check
+    return check + update_biases(l, theta, G, v1, v2, layout, rule)
 
 
 @jit_inline
@@ -663,11 +682,17 @@ def layer_step_from_deltas(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, h
     n_out = layout[l, 1]
     w0 = layout[l, 2]
     b0 = layout[l, 3]
-    b1 = b0 + n_out
-    if options[O_REG_PER_BATCH] == 1:
-        hyper[H_WEIGHT_SQ_SUM] += squared_norm(theta[w0:b0])
+    bias_sums(D, G[b0:b0 + n_out], False)
+    lars = uses_lars(hyper, rule)
+    fused = rows <= FUSED_UPDATE_ROWS and not lars
+    plain_sgd = rule[4] == 0.0 and not rule[6] and rule[3] == 0.0 and not lars  # L2 or none
+    if not (fused or plain_sgd):
+        # The whole layer's gradient, then the step (LARS needs its norm).
+        gemm_tn(1.0, D, A_prev, 0.0, weights_of(G, layout, l), work[5], work[6], work[7])
+        return update_layer(l, theta, G, v1, v2, layout, rule, hyper, options)
+    record_weight_norm(l, theta, layout, hyper, options)
     check = 0.0
-    if rows <= FUSED_UPDATE_ROWS and not (hyper[H_TRUST] > 0.0 and not rule[6]):
+    if fused:
         buf = matrix_view(G, w0, 2, n_in)
         for i in range(0, n_out, 2):
             two = i + 1 < n_out
@@ -677,26 +702,13 @@ def layer_step_from_deltas(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, h
             check += update_block(theta[lo:hi], G[w0:w0 + hi - lo],
                                   state_slice(v1, lo, hi), state_slice(v2, lo, hi),
                                   rule[1], rule[2], rule[3], rule)
-    elif rule[4] == 0.0 and not rule[6] and rule[3] == 0.0 and not hyper[H_TRUST] > 0.0:
-        # Plain SGD (L2 or none): the step is one GEMM into W,
+    else:
+        # Plain SGD on a large batch: the step is one GEMM into W,
         # W <- (1 - eta l2) W - (eta / m) (Delta^l)^T A^{l-1}.
         gemm_tn(-rule[1] * rule[0], D, A_prev, 1.0 - rule[1] * rule[2],
                 weights_of(theta, layout, l), work[5], work[6], work[7])
         check += finiteness_check(theta[w0:b0])
-    else:
-        gemm_tn(1.0, D, A_prev, 0.0, weights_of(G, layout, l), work[5], work[6], work[7])
-        eta_w = weight_step_size(theta, G, w0, b0, hyper, rule)
-        check += update_block(theta[w0:b0], G[w0:b0], state_slice(v1, w0, b0),
-                              state_slice(v2, w0, b0), eta_w, rule[2], rule[3], rule)
-    gb = G[b0:b1]
-    for j in range(n_out):
-        gb[j] = 0.0
-    for i in range(rows):
-        for j in range(n_out):
-            gb[j] += D[i, j]
-    check += update_block(theta[b0:b1], gb, state_slice(v1, b0, b1),
-                          state_slice(v2, b0, b1), rule[1], 0.0, 0.0, rule)
-    return check
+    return check + update_biases(l, theta, G, v1, v2, layout, rule)
 
 
 @jit
