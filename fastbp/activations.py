@@ -14,7 +14,11 @@ import numba
 import numpy as np
 from numba import types
 
-# Codes used by the kernels (see kernels.py).
+from ._numba_options import jit, jit_inline
+from .fast_math import vexp, vsigmoid, vtanh
+
+# Codes by which the compiled kernels tell the built-in activations apart
+# (activate_row and fprime_row below).
 LINEAR = 0
 SIGMOID = 1
 TANH = 2
@@ -201,3 +205,91 @@ def _compile_scalar(func, role, name):
 # Placeholders that fill unused custom-activation slots of the kernels.
 IDENTITY_CFUNC = numba.cfunc(SCALAR_SIGNATURE, cache=True)(_identity)
 ONE_CFUNC = numba.cfunc(SCALAR_SIGNATURE, cache=True)(_one)
+
+
+# ------------------------------------------------- the compiled f and f', by code
+@jit_inline
+def activate_row(Z, b, A, i, code, f):
+    """Row i: Z[i] <- Z[i] + b, A[i] <- f(Z[i]), the forward pass's element-wise step."""
+    cols = Z.shape[1]
+    if code == SOFTMAX:
+        zmax = -np.inf
+        for j in range(cols):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            if z > zmax:
+                zmax = z
+        total = 0.0
+        for j in range(cols):
+            e = vexp(Z[i, j] - zmax)
+            A[i, j] = e
+            total += e
+        for j in range(cols):
+            A[i, j] = A[i, j] / total
+    elif code == SIGMOID:
+        for j in range(cols):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            A[i, j] = vsigmoid(z)
+    elif code == TANH:
+        for j in range(cols):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            A[i, j] = vtanh(z)
+    elif code == RELU:
+        for j in range(cols):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            A[i, j] = z if z > 0.0 else 0.0
+    elif code == CUSTOM:
+        for j in range(cols):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            A[i, j] = f(np.float64(z))
+    else:  # LINEAR
+        for j in range(cols):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            A[i, j] = z
+
+
+@jit_inline
+def fprime_row(D, Z, A, i, code, fprime):
+    """Row i: D[i] <- D[i] (.) f'(Z[i]), the Hadamard product of BP1 and BP2.
+
+    Sigmoid and tanh derivatives are taken from A = f(Z), which holds the same
+    values and saves the exponential.
+    """
+    cols = D.shape[1]
+    if code == SIGMOID:
+        for j in range(cols):
+            a = A[i, j]
+            D[i, j] = D[i, j] * (a * (1.0 - a))
+    elif code == TANH:
+        for j in range(cols):
+            a = A[i, j]
+            D[i, j] = D[i, j] * (1.0 - a * a)
+    elif code == RELU:
+        for j in range(cols):
+            if not Z[i, j] > 0.0:
+                D[i, j] = 0.0
+    elif code == CUSTOM:
+        for j in range(cols):
+            D[i, j] = D[i, j] * fprime(np.float64(Z[i, j]))
+    # LINEAR: f' = 1, nothing to do. SOFTMAX never reaches here (see output_delta).
+
+
+@jit
+def add_bias_and_activate(Z, b, A, code, f):
+    """Z <- Z + b (row-wise), A <- f(Z)."""
+    for i in range(Z.shape[0]):
+        activate_row(Z, b, A, i, code, f)
+
+
+@jit
+def multiply_by_fprime(D, Z, A, code, fprime):
+    """D <- D (.) f'(Z), BP1/BP2's Hadamard product."""
+    if code == LINEAR:
+        return
+    for i in range(D.shape[0]):
+        fprime_row(D, Z, A, i, code, fprime)

@@ -7,8 +7,10 @@ routines are SciPy's (``scipy.linalg.cython_blas``), registered with LLVM
 under fixed symbol names so that kernels calling them can be cached on disk.
 """
 import llvmlite.binding as llvm
+import numpy as np
 from numba import types
-from numba.extending import get_cython_function_address, overload
+from numba.core import cgutils
+from numba.extending import get_cython_function_address, intrinsic, overload
 
 from ._numba_options import jit, jit_inline, jit_reduction
 
@@ -16,9 +18,21 @@ for _name in ("dgemm", "sgemm"):
     llvm.add_symbol("fastbp_" + _name,
                     get_cython_function_address("scipy.linalg.cython_blas", _name))
 
-_GEMM_SIGNATURE = types.void(*([types.voidptr] * 13))
-_dgemm = types.ExternalFunction("fastbp_dgemm", _GEMM_SIGNATURE)
-_sgemm = types.ExternalFunction("fastbp_sgemm", _GEMM_SIGNATURE)
+
+
+def _gemm_signature(scalar):
+    """?gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), every argument by reference.
+
+    Typed pointers, so that an argument of the wrong kind (an int where a
+    float array goes, say) fails to compile instead of corrupting memory.
+    """
+    char, integer, real = (types.CPointer(t) for t in (types.uint8, types.int32, scalar))
+    return types.void(char, char, integer, integer, integer, real, real, integer, real, integer,
+                      real, real, integer)
+
+
+_dgemm = types.ExternalFunction("fastbp_dgemm", _gemm_signature(types.float64))
+_sgemm = types.ExternalFunction("fastbp_sgemm", _gemm_signature(types.float32))
 
 _N = 78  # ord("N")
 _T = 84  # ord("T")
@@ -229,8 +243,37 @@ def _small_gemm(trans_a, trans_b, alpha, A, B, beta, C):
                 C[i, j] += alpha * s
 
 
+def _xgemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """dgemm or sgemm, chosen when compiling by the arrays' dtype (jitted code only)."""
+
+
+@overload(_xgemm, inline="always")
+def _xgemm_overload(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    routine = _dgemm if c.dtype == types.float64 else _sgemm
+
+    def impl(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+        routine(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    return impl
+
+
+@intrinsic
+def _by_reference(typingctx, value):
+    """A pointer to a copy of ``value`` on the stack of the calling function (Fortran's by-reference scalars)."""
+    def codegen(context, builder, signature, args):
+        return cgutils.alloca_once_value(builder, args[0])
+    return types.CPointer(value)(value), codegen
+
+
+@intrinsic
+def _data_pointer(typingctx, arr):
+    """The typed pointer to ``arr``'s first element."""
+    def codegen(context, builder, signature, args):
+        return context.make_array(signature.args[0])(context, builder, args[0]).data
+    return types.CPointer(arr.dtype)(arr), codegen
+
+
 @jit
-def gemm(trans_a, trans_b, alpha, A, B, beta, C, scratch_int, scratch_char, scratch_scalar):
+def gemm(trans_a, trans_b, alpha, A, B, beta, C):
     """C <- alpha op(A) op(B) + beta C for C-contiguous 2-D arrays of one dtype.
 
     Parameters
@@ -242,10 +285,6 @@ def gemm(trans_a, trans_b, alpha, A, B, beta, C, scratch_int, scratch_char, scra
         ``op(A)`` of shape (m, k), ``op(B)`` of shape (k, n).
     C : ndarray of shape (m, n)
         Written in place. Must not alias A or B.
-    scratch_int : ndarray of shape (6,), int32
-    scratch_char : ndarray of shape (2,), uint8
-    scratch_scalar : ndarray of shape (2,), C's dtype
-        Reusable buffers for the by-reference arguments of Fortran BLAS.
 
     Notes
     -----
@@ -272,46 +311,35 @@ def gemm(trans_a, trans_b, alpha, A, B, beta, C, scratch_int, scratch_char, scra
             for j in range(n):
                 C[i, j] = beta * C[i, j] if beta != 0.0 else 0.0
         return
-    scratch_int[0] = n
-    scratch_int[1] = m
-    scratch_int[2] = k
-    scratch_int[3] = B.shape[1]
-    scratch_int[4] = A.shape[1]
-    scratch_int[5] = C.shape[1]
-    scratch_char[0] = _T if trans_b else _N
-    scratch_char[1] = _T if trans_a else _N
-    scratch_scalar[0] = alpha
-    scratch_scalar[1] = beta
-    args = (scratch_char[0:].ctypes, scratch_char[1:].ctypes,
-            scratch_int[0:].ctypes, scratch_int[1:].ctypes, scratch_int[2:].ctypes,
-            scratch_scalar[0:].ctypes, B.ctypes, scratch_int[3:].ctypes,
-            A.ctypes, scratch_int[4:].ctypes, scratch_scalar[1:].ctypes,
-            C.ctypes, scratch_int[5:].ctypes)
-    if C.itemsize == 8:
-        _dgemm(*args)
-    else:
-        _sgemm(*args)
+    _xgemm(_by_reference(np.uint8(_T if trans_b else _N)),
+           _by_reference(np.uint8(_T if trans_a else _N)),
+           _by_reference(np.int32(n)), _by_reference(np.int32(m)), _by_reference(np.int32(k)),
+           _by_reference(as_type_of(C, alpha)),
+           _data_pointer(B), _by_reference(np.int32(B.shape[1])),
+           _data_pointer(A), _by_reference(np.int32(A.shape[1])),
+           _by_reference(as_type_of(C, beta)),
+           _data_pointer(C), _by_reference(np.int32(C.shape[1])))
 
 
 # The kernels call these: the transpose flags are computed at run time (they
 # are always the same values), so one compiled gemm serves every call site
 # instead of one specialisation per combination of literal flags.
 @jit_inline
-def gemm_nt(alpha, A, B, beta, C, scratch_int, scratch_char, scratch_scalar):
+def gemm_nt(alpha, A, B, beta, C):
     """C <- alpha A B^T + beta C."""
     no = C.shape[0] < 0
-    gemm(no, not no, alpha, A, B, beta, C, scratch_int, scratch_char, scratch_scalar)
+    gemm(no, not no, alpha, A, B, beta, C)
 
 
 @jit_inline
-def gemm_nn(alpha, A, B, beta, C, scratch_int, scratch_char, scratch_scalar):
+def gemm_nn(alpha, A, B, beta, C):
     """C <- alpha A B + beta C."""
     no = C.shape[0] < 0
-    gemm(no, no, alpha, A, B, beta, C, scratch_int, scratch_char, scratch_scalar)
+    gemm(no, no, alpha, A, B, beta, C)
 
 
 @jit_inline
-def gemm_tn(alpha, A, B, beta, C, scratch_int, scratch_char, scratch_scalar):
+def gemm_tn(alpha, A, B, beta, C):
     """C <- alpha A^T B + beta C."""
     no = C.shape[0] < 0
-    gemm(not no, no, alpha, A, B, beta, C, scratch_int, scratch_char, scratch_scalar)
+    gemm(not no, no, alpha, A, B, beta, C)

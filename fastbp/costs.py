@@ -12,6 +12,14 @@ Per example, with output activations a = a^L and target y:
 The kernels compute cross-entropy and log-likelihood from z^L (log-sigmoid,
 log-softmax), so saturated outputs give finite costs.
 """
+import math
+
+import numpy as np
+
+from ._numba_options import jit
+from .activations import multiply_by_fprime
+from .layout import layer_block
+
 QUADRATIC = 0
 CROSS_ENTROPY = 1
 LOG_LIKELIHOOD = 2
@@ -50,3 +58,61 @@ def get_cost(spec):
     if key not in COSTS:
         raise ValueError(f"cost: unknown cost {spec!r}; expected one of {sorted(COSTS)}")
     return COSTS[key]
+
+
+# ------------------------------------------------- the compiled cost and BP1, by code
+@jit
+def chunk_cost(rows, cost, arch, work):
+    """Sum over the chunk's rows of the per-example cost C_x (from Z^L, A^L, Y0)."""
+    layout, codes, slots, fs, fprimes = arch
+    X0, Y0, Zbuf, Abuf, Dbuf = work
+    cmax = X0.shape[0]
+    last = layout.shape[0] - 1
+    Z = layer_block(Zbuf, layout, last, rows, cmax)
+    A = layer_block(Abuf, layout, last, rows, cmax)
+    cols = Z.shape[1]
+    total = 0.0
+    if cost == QUADRATIC:
+        for i in range(rows):
+            for j in range(cols):
+                d = A[i, j] - Y0[i, j]
+                total += 0.5 * d * d
+    elif cost == CROSS_ENTROPY:
+        # -[y ln s(z) + (1-y) ln(1-s(z))] = y softplus(-z) + (1-y) softplus(z)
+        for i in range(rows):
+            for j in range(cols):
+                z = np.float64(Z[i, j])
+                y = Y0[i, j]
+                sp_pos = max(z, 0.0) + math.log1p(math.exp(-abs(z)))  # softplus(z)
+                total += y * (sp_pos - z) + (1.0 - y) * sp_pos
+    else:  # LOG_LIKELIHOOD: -sum y ln softmax(z) = sum y (logsumexp(z) - z)
+        for i in range(rows):
+            zmax = -np.inf
+            for j in range(cols):
+                if Z[i, j] > zmax:
+                    zmax = Z[i, j]
+            s = 0.0
+            for j in range(cols):
+                s += math.exp(Z[i, j] - zmax)
+            lse = zmax + math.log(s)
+            for j in range(cols):
+                if Y0[i, j] != 0.0:
+                    total += Y0[i, j] * (lse - Z[i, j])
+    return total
+
+
+@jit
+def output_delta(rows, cost, arch, work):
+    """BP1: Delta^L from A^L, Y0 and the cost, into the last layer's Delta block."""
+    layout, codes, slots, fs, fprimes = arch
+    X0, Y0, Zbuf, Abuf, Dbuf = work
+    cmax = X0.shape[0]
+    last = layout.shape[0] - 1
+    Z = layer_block(Zbuf, layout, last, rows, cmax)
+    A = layer_block(Abuf, layout, last, rows, cmax)
+    D = layer_block(Dbuf, layout, last, rows, cmax)
+    for i in range(rows):
+        for j in range(D.shape[1]):
+            D[i, j] = A[i, j] - Y0[i, j]
+    if cost == QUADRATIC:
+        multiply_by_fprime(D, Z, A, codes[last], fprimes[slots[last]])

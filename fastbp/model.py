@@ -1,45 +1,17 @@
 """The public Network class: validates, converts, allocates, then calls a kernel."""
 import math
-import os
-import time
 
 import numpy as np
 
-from . import kernels
+from . import engine
 from ._numba_options import quiet_numba_experimental
 from .activations import (ACTIVATIONS, CUSTOM, IDENTITY_CFUNC, MAX_CUSTOM_ACTIVATIONS, ONE_CFUNC, SOFTMAX,
                           Activation, get_activation)
-from .checkpoint import read_checkpoint, write_checkpoint
-from .costs import get_cost
-from .diagnostics import LearningMonitor
-from .exceptions import DivergenceError
-from .schedules import SCHEDULES, epoch_learning_rates, linear_scaling
+from .backprop import backward_pass, forward_outputs, forward_pass, gather_rows, gradient_sums
+from .costs import get_cost, output_delta
+from .layout import layer_biases, layer_rows, layer_weights, parameter_layout, workspace
 from .validation import (all_finite, check_choice, check_float, check_float_dtype, check_inputs,
-                         check_int, check_labels, check_nonempty, check_path, check_seed,
-                         check_sizes, check_targets)
-
-#: Bytes of activation buffers one chunk may take by default (see default_chunk_size).
-DEFAULT_CHUNK_BYTES = 32 * 2**20
-
-_REGULARIZATION = {"l2": kernels.REG_L2, "l1": kernels.REG_L1}
-_OPTIMIZERS = {"sgd": kernels.OPT_SGD, "adam": kernels.OPT_ADAM}
-
-
-def default_chunk_size(sizes, dtype, batch_size):
-    """Rows per chunk so that one chunk's buffers take about DEFAULT_CHUNK_BYTES.
-
-    A row of a chunk holds its input (sizes[0]), its target (sizes[-1]) and the
-    z, a and delta of every layer (3 x sum(sizes[1:])) values.
-    """
-    row_bytes = (sizes[0] + sizes[-1] + 3 * sum(sizes[1:])) * np.dtype(dtype).itemsize
-    return int(max(1, min(batch_size, DEFAULT_CHUNK_BYTES // row_bytes)))
-
-
-def check_hooks(**hooks):
-    """TypeError naming the first hook that is neither None nor callable."""
-    for name, fn in hooks.items():
-        if fn is not None and not callable(fn):
-            raise TypeError(f"{name}: expected a callable, found {type(fn).__name__}")
+                         check_labels, check_nonempty, check_seed, check_sizes, check_targets)
 
 
 class ParameterList(list):
@@ -132,7 +104,7 @@ class Network:
         self._build_layout()
         self._build_arch()
         self.history_ = None
-        self._optimizer_state = None
+        self._optimizer_state = None  # an optimizers.OptimizerState, kept for reset_optimizer=False
         self.initialize(init, seed)
 
     # ------------------------------------------------------------------ setup
@@ -152,19 +124,12 @@ class Network:
 
     def _build_layout(self):
         n_layers = len(self.sizes) - 1
-        layout = np.zeros((n_layers, 5), dtype=np.int64)
-        offset = 0
-        widths_before = 0
-        for l in range(n_layers):
-            n_in, n_out = self.sizes[l], self.sizes[l + 1]
-            layout[l] = (n_in, n_out, offset, offset + n_in * n_out, widths_before)
-            offset += n_in * n_out + n_out
-            widths_before += n_out
+        layout, offset = parameter_layout(self.sizes)
         self._layout = layout
         self.n_parameters = offset
         self._theta = np.zeros(offset, dtype=self.dtype)
-        self._weight_views = [kernels.layer_weights(self._theta, layout, l) for l in range(n_layers)]
-        self._bias_views = [kernels.layer_biases(self._theta, layout, l) for l in range(n_layers)]
+        self._weight_views = [layer_weights(self._theta, layout, l) for l in range(n_layers)]
+        self._bias_views = [layer_biases(self._theta, layout, l) for l in range(n_layers)]
 
     def _build_arch(self):
         customs = []
@@ -258,21 +223,16 @@ class Network:
                              "(assigned by hand, or left by an earlier run)")
 
     # ----------------------------------------------------------------- kernels
-    def _workspace(self, chunk_rows):
-        dt = self.dtype
-        total = int(chunk_rows) * int(sum(self.sizes[1:]))
-        return (np.empty((chunk_rows, self.sizes[0]), dt), np.empty((chunk_rows, self.sizes[-1]), dt),
-                np.empty(total, dt), np.empty(total, dt), np.empty(total, dt),
-                np.empty(6, np.int32), np.empty(2, np.uint8), np.empty(2, dt))
+    def _workspace(self, rows):
+        """Chunk buffers (layout.workspace) for chunks of at most ``rows`` rows."""
+        return workspace(self.sizes, self.dtype, rows)
 
     @property
     def _x_scale(self):
         return self.dtype.type(self.input_scale)
 
     def _chunk_rows(self, chunk_size, batch_rows):
-        if chunk_size is None:
-            return default_chunk_size(self.sizes, self.dtype, max(1, batch_rows))
-        return min(check_int(chunk_size, "chunk_size", minimum=1), max(1, batch_rows))
+        return engine.chunk_rows(self.sizes, self.dtype, chunk_size, batch_rows)
 
     def _inputs(self, X, name="X", allow_single=True):
         arr, single = check_inputs(X, self.sizes[0], self.dtype, name)
@@ -286,7 +246,7 @@ class Network:
         out = np.empty((n, self.sizes[-1]), self.dtype)
         Yk = Y if Y is not None else np.empty((0, self.sizes[-1]), self.dtype)
         work = self._workspace(self._chunk_rows(chunk_size, n))
-        total = kernels.forward_outputs(X, Yk, np.arange(n, dtype=np.int64), self._x_scale,
+        total = forward_outputs(X, Yk, np.arange(n, dtype=np.int64), self._x_scale,
                                         self.cost_function.code, self._theta, self._arch, work, out)
         return out, total
 
@@ -373,12 +333,12 @@ class Network:
         self._check_parameters()
         G = np.empty_like(self._theta)
         work = self._workspace(self._chunk_rows(chunk_size, n))
-        kernels.gradient_sums(X, Y, np.arange(n, dtype=np.int64), 0, n, self._x_scale,
+        gradient_sums(X, Y, np.arange(n, dtype=np.int64), 0, n, self._x_scale,
                               self.cost_function.code, self._theta, self._arch, work, G)
         G /= n
         L = len(self.sizes) - 1
-        return ([kernels.layer_biases(G, self._layout, l).copy() for l in range(L)],
-                [kernels.layer_weights(G, self._layout, l).copy() for l in range(L)])
+        return ([layer_biases(G, self._layout, l).copy() for l in range(L)],
+                [layer_weights(G, self._layout, l).copy() for l in range(L)])
 
     @quiet_numba_experimental()
     def trace(self, X, Y, deltas=True):
@@ -406,13 +366,13 @@ class Network:
         Y = check_targets(Y, n, self.sizes[-1], self.dtype)
         self._check_parameters()
         work = self._workspace(n)
-        kernels.gather_rows(X, Y, np.arange(n, dtype=np.int64), 0, n, self._x_scale, work)
-        kernels.forward_pass(n, self._theta, self._arch, work)
+        gather_rows(X, Y, np.arange(n, dtype=np.int64), 0, n, self._x_scale, work)
+        forward_pass(n, self._theta, self._arch, work)
         if deltas:
-            kernels.output_delta(n, self.cost_function.code, self._arch, work)
-            kernels.backward_pass(n, self._theta, self._arch, work)
+            output_delta(n, self.cost_function.code, self._arch, work)
+            backward_pass(n, self._theta, self._arch, work)
         L = len(self.sizes) - 1
-        block = lambda buf, l: kernels.layer_rows(buf, self._layout, l, n, n).copy()  # noqa: E731
+        block = lambda buf, l: layer_rows(buf, self._layout, l, n, n).copy()  # noqa: E731
         result = {"z": [block(work[2], l) for l in range(L)],
                   "a": [work[0][:n].copy()] + [block(work[3], l) for l in range(L)]}
         if deltas:
@@ -514,112 +474,20 @@ class Network:
         n = X.shape[0]
         check_nonempty(n)
         Y = check_targets(Y, n, self.sizes[-1], self.dtype)
+        settings = engine.FitSettings.checked(
+            epochs, batch_size, eta, lmbda=lmbda, momentum=momentum, shuffle=shuffle, seed=seed,
+            regularization=regularization, nesterov=nesterov, chunk_size=chunk_size,
+            callback=callback, optimizer=optimizer, lr_schedule=lr_schedule,
+            warmup_epochs=warmup_epochs, base_batch_size=base_batch_size,
+            decay_epochs=decay_epochs, decay_factor=decay_factor, lars=lars, beta1=beta1,
+            beta2=beta2, epsilon=epsilon, reset_optimizer=reset_optimizer,
+            on_progress=on_progress, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+            resume=resume)
+        evaluation = self._evaluation_set(evaluation_data)
+        self._check_parameters()
         # Private views: a callback that reshapes or retypes the caller's array
         # in place (legal NumPy) cannot change what the kernel reads.
-        X, Y = X.view(), Y.view()
-        epochs = check_int(epochs, "epochs", minimum=1)
-        batch_size = check_int(batch_size, "batch_size", minimum=1)
-        eta = check_float(eta, "eta", minimum=0.0, strict_min=True)
-        lmbda = check_float(lmbda, "lmbda", minimum=0.0)
-        momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0, strict_max=True)
-        check_choice(regularization, "regularization", tuple(_REGULARIZATION))
-        check_choice(optimizer, "optimizer", tuple(_OPTIMIZERS))
-        check_choice(lr_schedule, "lr_schedule", SCHEDULES)
-        warmup_epochs = check_float(warmup_epochs, "warmup_epochs", minimum=0.0)
-        if base_batch_size is not None:
-            base_batch_size = check_int(base_batch_size, "base_batch_size", minimum=1)
-        if lr_schedule == "step":
-            if decay_epochs is None:
-                raise ValueError("decay_epochs: required with lr_schedule='step'")
-            decay_epochs = check_int(decay_epochs, "decay_epochs", minimum=1)
-        decay_factor = check_float(decay_factor, "decay_factor", minimum=0.0, strict_min=True)
-        lars = check_float(lars, "lars", minimum=0.0)
-        beta1 = check_float(beta1, "beta1", minimum=0.0, maximum=1.0, strict_max=True)
-        beta2 = check_float(beta2, "beta2", minimum=0.0, maximum=1.0, strict_max=True)
-        epsilon = check_float(epsilon, "epsilon", minimum=0.0, strict_min=True)
-        check_hooks(callback=callback, on_progress=on_progress)
-        eval_set = self._evaluation_set(evaluation_data)
-        self._check_parameters()
-
-        checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
-        if not isinstance(resume, (bool, np.bool_)):
-            raise TypeError(f"resume: expected a bool, found {type(resume).__name__}")
-        if resume and checkpoint is None:
-            raise ValueError("resume=True needs checkpoint=path")
-        if checkpoint is not None:
-            checkpoint = check_path(checkpoint, "checkpoint")
-            folder = os.path.dirname(os.path.abspath(checkpoint))
-            if not os.path.isdir(folder):
-                raise FileNotFoundError(f"checkpoint: the folder {folder!r} does not exist")
-            if os.path.isdir(checkpoint):
-                raise ValueError(f"checkpoint: {checkpoint!r} is a folder; expected a file path")
-        rng = check_seed(seed)
-        if checkpoint is not None and rng is seed:  # an own copy of the caller's generator
-            rng = np.random.Generator(type(seed.bit_generator)())
-            rng.bit_generator.state = seed.bit_generator.state
-        state = self._training_state(batch_size, chunk_size, optimizer, beta1, beta2, epsilon,
-                                     lars, reuse=not reset_optimizer)
-        settings = {"n": n, "epochs": epochs, "batch_size": batch_size, "eta": eta,
-                    "lmbda": lmbda, "momentum": momentum, "regularization": regularization,
-                    "nesterov": bool(nesterov), "optimizer": optimizer, "shuffle": bool(shuffle),
-                    "lr_schedule": lr_schedule, "warmup_epochs": warmup_epochs,
-                    "base_batch_size": base_batch_size, "decay_epochs": decay_epochs,
-                    "decay_factor": decay_factor, "lars": lars, "beta1": beta1, "beta2": beta2,
-                    "epsilon": epsilon, "sizes": list(self.sizes),
-                    "activations": [a.name for a in self.activations],
-                    "cost": self.cost_function.name}
-        first_epoch = 0
-        restored = None
-        if resume and os.path.exists(checkpoint):
-            restored = read_checkpoint(checkpoint, self.n_parameters, self.dtype, settings)
-            if restored["v1"].shape != state["v1"].shape or restored["v2"].shape != state["v2"].shape:
-                raise ValueError(f"{checkpoint}: optimiser state does not match optimizer={optimizer!r}")
-            self._theta[:] = restored["theta"]
-            state["v1"][:] = restored["v1"]
-            state["v2"][:] = restored["v2"]
-            state["hyper"][kernels.H_STEP] = restored["step"]
-            rng = restored["rng"]
-            first_epoch = restored["epochs_done"]
-        reg_kind = _REGULARIZATION[regularization] if lmbda > 0 else kernels.REG_NONE
-        peak_eta = linear_scaling(eta, batch_size, base_batch_size)
-        n_batches = -(-n // batch_size)
-        history = {"epoch": [], "train_cost": [], "eta": [], "time": []}
-        if eval_set is not None:
-            history["eval_cost"] = []
-            history["eval_accuracy"] = []
-        if restored is not None:
-            history = {k: list(restored["history"].get(k, [])) for k in history}
-        self.history_ = history
-        order = np.arange(n, dtype=np.int64)
-        monitor = LearningMonitor(self, X, Y, eta, epochs)  # NotLearningWarning
-        for epoch in range(first_epoch, epochs):
-            t0 = time.perf_counter()
-            if shuffle:
-                order = rng.permutation(n).astype(np.int64, copy=False)
-            etas = epoch_learning_rates(peak_eta, epoch, n_batches, epochs, lr_schedule,
-                                        warmup_epochs, decay_epochs, decay_factor)
-            progress = None if on_progress is None else (
-                lambda done, total, e=epoch: on_progress(e, done, total))
-            cost_sum = self._train_epoch(X, Y, order, batch_size, peak_eta, reg_kind, lmbda / n,
-                                         momentum, nesterov, state, epoch, progress, etas)
-            history["epoch"].append(epoch + 1)
-            history["train_cost"].append(cost_sum / n + self._penalty(lmbda, n, regularization))
-            history["eta"].append(float(etas[-1]))
-            if eval_set is not None:
-                Xe, Ye, ye = eval_set
-                out, total = self._forward(Xe, Ye, chunk_size)
-                history["eval_cost"].append(total / Xe.shape[0])
-                history["eval_accuracy"].append(float(np.mean(np.argmax(out, axis=1) == ye)))
-            history["time"].append(time.perf_counter() - t0)
-            monitor.after_epoch(history)
-            stop = callback is not None and callback(self, epoch, history)
-            if checkpoint is not None and (stop or epoch + 1 == epochs
-                                           or (epoch + 1) % checkpoint_every == 0):
-                write_checkpoint(checkpoint, self._theta, state["v1"], state["v2"],
-                                 state["hyper"][kernels.H_STEP], rng, epoch + 1, history, settings)
-            if stop:
-                break
-        return history
+        return engine.fit(self, X.view(), Y.view(), settings, evaluation)
 
     def _evaluation_set(self, evaluation_data, allow_empty=False):
         """(X, Y, labels) from fit's ``evaluation_data=(X_eval, y_eval)``, checked; None if None."""
@@ -633,79 +501,6 @@ class Network:
         Ye = check_targets(evaluation_data[1], Xe.shape[0], self.sizes[-1], self.dtype,
                            "evaluation_data[1]")
         return Xe.view(), Ye.view(), np.argmax(Ye, axis=1)
-
-    def _training_state(self, batch_size, chunk_size=None, optimizer="sgd", beta1=0.9,
-                        beta2=0.999, epsilon=1e-8, lars=0.0, reuse=False):
-        """Buffers and optimiser state of one fit, allocated once.
-
-        With ``reuse``, the momentum / Adam moments and step count of the
-        previous fit with the same optimiser carry over (warm restarts).
-        """
-        previous = getattr(self, "_optimizer_state", None)
-        adam = optimizer == "adam"
-        if reuse and previous is not None and previous["optimizer"] == optimizer:
-            v1, v2, step = previous["v1"], previous["v2"], previous["step"]
-        else:
-            v1 = np.zeros_like(self._theta)
-            v2 = np.zeros_like(self._theta) if adam else np.zeros(0, self.dtype)
-            step = 0.0
-        hyper = np.zeros(kernels.N_HYPER, dtype=np.float64)
-        hyper[kernels.H_BETA1] = beta1
-        hyper[kernels.H_BETA2] = beta2
-        hyper[kernels.H_EPSILON] = epsilon
-        hyper[kernels.H_STEP] = step
-        hyper[kernels.H_TRUST] = lars
-        options = np.zeros(kernels.N_OPTIONS, dtype=np.int64)
-        options[kernels.O_OPTIMIZER] = _OPTIMIZERS[optimizer]
-        state = {"spare": np.empty_like(self._theta), "v1": v1, "v2": v2,
-                 "G": np.empty_like(self._theta), "hyper": hyper, "options": options,
-                 "work": self._workspace(self._chunk_rows(chunk_size, batch_size))}
-        # The epoch driver's per-segment snapshot (theta's copy is "spare").
-        state["snapshot"] = (state["spare"], np.empty_like(v1), np.empty_like(v2),
-                             np.empty_like(hyper))
-        self._optimizer_state = {"optimizer": optimizer, "v1": v1, "v2": v2, "step": step,
-                                 "hyper": hyper}
-        return state
-
-    @quiet_numba_experimental()
-    def _train_epoch(self, X, Y, order, batch_size, eta, reg_kind, reg, momentum, nesterov,
-                     state, epoch=0, on_progress=None, batch_etas=None):
-        """Run the mini-batches of one epoch in the given row order; return the cost sum.
-
-        Internal: X, Y must already be validated (``_inputs`` / ``check_targets``),
-        ``order`` an int64 array of row indices; mini-batch k is
-        order[k*batch_size:(k+1)*batch_size] and steps with batch_etas[k]
-        (default: eta for all). The kernel runs about 16 segments of
-        mini-batches per epoch, so Ctrl-C (KeyboardInterrupt) is raised between
-        segments with the network at the last completed mini-batch;
-        ``on_progress(batches_done, n_batches)`` is called after each segment.
-        """
-        n_batches = -(-order.shape[0] // batch_size)
-        if batch_etas is None:
-            batch_etas = np.full(n_batches, eta, dtype=np.float64)
-        hyper, options = state["hyper"], state["options"]
-        hyper[kernels.H_REG] = reg
-        hyper[kernels.H_MOMENTUM] = momentum
-        options[kernels.O_REG_KIND] = reg_kind
-        options[kernels.O_NESTEROV] = int(bool(nesterov))
-        segment = max(1, -(-n_batches // 16))
-        one_chunk = batch_size <= state["work"][0].shape[0]
-        driver = kernels.sgd_minibatches if one_chunk else kernels.sgd_minibatches_chunked
-        cost_sum = 0.0
-        for first in range(0, n_batches, segment):
-            stop = min(first + segment, n_batches)
-            status, done, part = driver(
-                X, Y, order, batch_size, first, stop, self._x_scale, self.cost_function.code,
-                batch_etas, hyper, options, self._theta, state["v1"], state["v2"], state["G"],
-                state["snapshot"], self._arch, state["work"])
-            cost_sum += part
-            if self._optimizer_state is not None:
-                self._optimizer_state["step"] = hyper[kernels.H_STEP]
-            if status != kernels.OK:
-                raise DivergenceError(epoch, first + done, float(batch_etas[first + done]))
-            if on_progress is not None:
-                on_progress(stop, n_batches)
-        return cost_sum
 
     # ---------------------------------------------------------------- files
     def save(self, path):

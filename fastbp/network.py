@@ -100,7 +100,8 @@ import threading
 
 import numpy as np
 
-from . import kernels
+from .engine import Trainer
+from .optimizers import SGD, Regularization
 from .model import Network as _CoreNetwork
 from .model import ParameterList
 from .validation import check_float, check_int, check_targets
@@ -256,11 +257,9 @@ class _BookNetwork:
         m = X.shape[0]
         eta = check_float(eta, "eta", minimum=0.0, strict_min=True)
         lmbda = check_float(lmbda, "lmbda", minimum=0.0)
-        reg_kind = kernels.REG_L2 if lmbda > 0.0 else kernels.REG_NONE
-        state = self._core._training_state(m)
         self._core._check_parameters()
-        self._core._train_epoch(X, Y, np.arange(m, dtype=np.int64), m, eta, reg_kind,
-                                lmbda / n, 0.0, False, state)
+        Trainer(self._core, SGD(), m).run_epoch(X, Y, np.arange(m, dtype=np.int64), m,
+                                                np.full(1, eta), Regularization("l2", lmbda / n))
 
     def _epochs(self, training_data, epochs, mini_batch_size, eta, lmbda, after_epoch):
         """Run the book's SGD loop: per epoch, shuffle, then every mini-batch in the kernel.
@@ -285,8 +284,9 @@ class _BookNetwork:
             return in_order[0]
 
         self._core._check_parameters()
-        reg_kind = kernels.REG_L2 if lmbda > 0.0 else kernels.REG_NONE
-        state = self._core._training_state(mini_batch_size)
+        trainer = Trainer(self._core, SGD(), mini_batch_size)
+        regularization = Regularization("l2", lmbda / n)
+        etas = np.full(-(-n // mini_batch_size), eta)
         positions = list(range(n))  # positions[i]: the original index of the list's i-th item
         try:
             for j in range(epochs):
@@ -294,8 +294,7 @@ class _BookNetwork:
                 order = np.array(positions, dtype=np.int64)
                 if rows is not None:
                     order = rows[order]
-                self._core._train_epoch(X, Y, order, mini_batch_size, eta, reg_kind, lmbda / n,
-                                        0.0, False, state, j)
+                trainer.run_epoch(X, Y, order, mini_batch_size, etas, regularization, j)
                 after_epoch(j, training)
         finally:
             if epochs > 0 and isinstance(training_data, list):

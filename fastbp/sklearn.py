@@ -56,7 +56,8 @@ except ImportError:  # pragma: no cover - older scikit-learn
     def validate_data(estimator, *args, **kwargs):
         return estimator._validate_data(*args, **kwargs)
 
-from . import kernels
+from .engine import Trainer
+from .optimizers import Regularization, optimizer_spec
 from .activations import Activation, BuiltinActivation, get_activation
 from .exceptions import DivergenceError
 from .model import Network
@@ -157,10 +158,10 @@ def _hidden_activation(value):
 
 # ---------------------------------------------------------------- optimiser
 class _Optimizer:
-    """scikit-learn's SGDOptimizer / AdamOptimizer bookkeeping over fastbp's kernel state.
+    """scikit-learn's SGDOptimizer / AdamOptimizer bookkeeping over fastbp's training engine.
 
-    The kernel holds the momentum velocities or Adam moments and Adam's step
-    count (``state["hyper"][H_STEP]``); this object holds the per-epoch
+    The engine's :class:`fastbp.engine.Trainer` holds the momentum velocities
+    or Adam moments and Adam's step count; this object holds the per-epoch
     learning rate and the schedule rules (invscaling, adaptive division by 5).
     One lives from a ``fit`` (or the first ``partial_fit``) until the next
     ``fit``, as scikit-learn's ``_optimizer``.
@@ -172,20 +173,14 @@ class _Optimizer:
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self.lr_schedule = lr_schedule
-        self.momentum = momentum if solver == "sgd" else 0.0
-        self.nesterov = bool(nesterov) and solver == "sgd"
         self.power_t = power_t
-        self.state = net._training_state(batch_size, optimizer=solver, beta1=beta_1,
-                                         beta2=beta_2, epsilon=epsilon)
-        # alpha * W / batch_n for each mini-batch (scikit-learn), not network2's lmbda / n.
-        self.state["options"][kernels.O_REG_PER_BATCH] = 1
-        self.batch_size = batch_size
+        spec = optimizer_spec(solver, momentum, nesterov, beta1=beta_1, beta2=beta_2,
+                              epsilon=epsilon)
+        self.trainer = Trainer(net, spec, batch_size)
 
     def resize(self, net, batch_size):
         """New work buffers when a later partial_fit uses another batch size."""
-        if batch_size != self.batch_size:
-            self.state["work"] = net._workspace(net._chunk_rows(None, batch_size))
-            self.batch_size = batch_size
+        self.trainer.resize(batch_size)
 
     @property
     def eta(self):
@@ -435,14 +430,13 @@ class _BaseMLP(BaseEstimator):
         # Validated once per fit: every epoch then runs in one kernel call on these arrays.
         Xk, _ = net._inputs(_plain(X_train))
         Yk = _plain(np.asarray(y_train, dtype=net.dtype))
-        reg_kind = kernels.REG_L2 if self.alpha > 0 else kernels.REG_NONE
         sample_idx = np.arange(n_samples, dtype=np.int64)
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
                     sample_idx = sk_shuffle(sample_idx, random_state=random_state)
-                data_sum, penalty_sum = self._run_epoch(Xk, Yk, sample_idx, batch_size, reg_kind)
+                data_sum, penalty_sum = self._run_epoch(Xk, Yk, sample_idx, batch_size)
                 self.n_iter_ += 1
                 self.loss_ = (data_sum / self._loss_divisor() + 0.5 * self.alpha * penalty_sum) \
                     / n_samples
@@ -473,24 +467,26 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping:
             net.set_parameters(self._best_theta)
 
-    def _run_epoch(self, X, Y, order, batch_size, reg_kind):
+    def _run_epoch(self, X, Y, order, batch_size):
         """One epoch in one kernel call; returns (sum of example costs, sum of ||W||^2 over steps).
 
         The second sum runs over the mini-batches, each term the squared norm
         of the weights before that batch's step (scikit-learn's penalty),
         accumulated by the kernel.
         """
-        net = self._net
         opt = self._optimizer
-        hyper = opt.state["hyper"]
-        hyper[kernels.H_WEIGHT_SQ_SUM] = 0.0
+        trainer = opt.trainer
+        # alpha * W / batch_n for each mini-batch (scikit-learn), not network2's lmbda / n.
+        regularization = Regularization("l2", self.alpha, per_batch=True)
+        n_batches = -(-order.shape[0] // batch_size)
+        trainer.state.take_weight_square_sum()
         try:
-            data_sum = net._train_epoch(X, Y, order, batch_size, opt.eta, reg_kind, self.alpha,
-                                        opt.momentum, opt.nesterov, opt.state, self.n_iter_)
+            data_sum = trainer.run_epoch(X, Y, order, batch_size, np.full(n_batches, opt.eta),
+                                         regularization, self.n_iter_)
         except DivergenceError as exc:
             raise ValueError("Solver produced non-finite parameter weights. The input data may "
                              "contain large values and need to be preprocessed.") from exc
-        penalty = float(hyper[kernels.H_WEIGHT_SQ_SUM]) if self.alpha > 0 else 0.0
+        penalty = trainer.state.take_weight_square_sum() if self.alpha > 0 else 0.0
         return data_sum, penalty
 
     def _update_no_improvement_count(self, X_val, y_val):

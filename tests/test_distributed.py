@@ -13,6 +13,8 @@ Three layers:
   are bitwise identical across ranks. Skipped, with the reason, when mpi4py
   or mpiexec is missing (``pip install "fastbp[mpi]" mpich``).
 """
+import dataclasses
+import inspect
 import json
 import os
 import shutil
@@ -26,6 +28,7 @@ import pytest
 
 import fastbp
 from fastbp import distributed
+from fastbp.engine import FitSettings
 from fastbp.distributed import (Communicator, SingleProcess, get_communicator, local_batches,
                                 shard_offsets, shard_rows)
 from reference import ReferenceNetwork, one_hot
@@ -109,7 +112,21 @@ FIT_SETUPS = {
     "plain": dict(lmbda=0.0, momentum=0.0, nesterov=False),
     "l2-momentum": dict(lmbda=0.7, momentum=0.8, nesterov=False),
     "l1-nesterov": dict(lmbda=0.4, momentum=0.6, nesterov=True, regularization="l1"),
+    "adam-warmup-l1": dict(optimizer="adam", lr_schedule="cosine", warmup_epochs=1.0, lmbda=0.3,
+                           regularization="l1", beta1=0.8),
+    "lars-step": dict(momentum=0.9, lars=0.02, lr_schedule="step", decay_epochs=1,
+                      decay_factor=0.5, base_batch_size=4),
 }
+
+
+def test_fit_takes_every_option_of_network_fit():
+    network_fit = set(inspect.signature(fastbp.Network.fit).parameters) - {"self", "X", "Y"}
+    explicit = set(inspect.signature(distributed.fit).parameters) - {"options"}
+    assert network_fit <= explicit | {f.name for f in dataclasses.fields(FitSettings)}
+    assert network_fit - explicit  # the rest goes through **options, checked by FitSettings
+    X, y = data(np.random.default_rng(0), 8, 3, 2)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        distributed.fit(fastbp.Network([3, 2], seed=0), X, y, 1, 4, 0.1, no_such_option=1)
 
 
 @pytest.mark.parametrize("setup", sorted(FIT_SETUPS))
@@ -120,7 +137,7 @@ def test_single_process_equals_network_fit_bitwise(rng, setup):
     twin = fastbp.Network([5, 6, 3], cost="cross_entropy", seed=2)
     expected = net.fit(X, y, **kwargs)
     history = distributed.fit(twin, X, y, **kwargs)
-    assert twin._theta.tobytes() == net._theta.tobytes()
+    assert twin.get_parameters().tobytes() == net.get_parameters().tobytes()
     assert history["train_cost"] == expected["train_cost"]
     assert history["epoch"] == [1, 2, 3]
     assert twin.history_ is history
@@ -148,7 +165,7 @@ def test_single_process_uint8_float32_and_evaluation(rng):
     net, twin = make(), make()
     expected = net.fit(X, y, 2, 7, 0.5, evaluation_data=(X[:9], y[:9]), seed=3)
     history = distributed.fit(twin, X, y, 2, 7, 0.5, evaluation_data=(X[:9], y[:9]), seed=3)
-    assert twin._theta.tobytes() == net._theta.tobytes()
+    assert twin.get_parameters().tobytes() == net.get_parameters().tobytes()
     assert history["eval_accuracy"] == expected["eval_accuracy"]
     np.testing.assert_allclose(history["eval_cost"], expected["eval_cost"], rtol=1e-12)
     # the step's cost travels in the float32 gradient buffer: rounded to float32
@@ -164,8 +181,8 @@ def test_divergence_keeps_last_finite_parameters(rng):
     with pytest.raises(fastbp.DivergenceError) as raised:
         distributed.fit(twin, X, y, 5, 4, 40.0, seed=1)
     assert (raised.value.epoch, raised.value.batch) == (expected.value.epoch, expected.value.batch)
-    assert np.all(np.isfinite(twin._theta))
-    assert twin._theta.tobytes() == net._theta.tobytes()
+    assert np.all(np.isfinite(twin.get_parameters()))
+    assert twin.get_parameters().tobytes() == net.get_parameters().tobytes()
 
 
 def test_invalid_arguments(rng):
@@ -264,6 +281,8 @@ def sharded_fit(size, X, y, shard_sizes, net_factory, **kwargs):
     (3, [1, 29, 7], "l1-nesterov"),   # rank 0 has no row in most mini-batches
     (3, [0, 20, 17], "l2-momentum"),  # rank 0 has no rows at all
     (4, [10, 10, 9, 8], "plain"),
+    (2, [20, 17], "adam-warmup-l1"),
+    (3, [5, 20, 12], "lars-step"),
 ])
 def test_thread_ranks_equal_network_fit(rng, size, shard_sizes, setup):
     X, y = data(rng, 37, 5, 3)
@@ -277,10 +296,26 @@ def test_thread_ranks_equal_network_fit(rng, size, shard_sizes, setup):
     for result in results:
         assert not isinstance(result, BaseException), repr(result)
         rank_net, history = result
-        np.testing.assert_allclose(rank_net._theta, net._theta, rtol=0, atol=ATOL)
+        np.testing.assert_allclose(rank_net.get_parameters(), net.get_parameters(), rtol=0, atol=ATOL)
         np.testing.assert_allclose(history["train_cost"], expected["train_cost"], rtol=1e-12)
-        assert rank_net._theta.tobytes() == results[0][0]._theta.tobytes()
+        assert rank_net.get_parameters().tobytes() == results[0][0].get_parameters().tobytes()
         assert history == results[0][1] | {"time": history["time"]}
+
+
+def test_thread_ranks_checkpoint_and_resume_equal_an_uninterrupted_fit(rng, tmp_path):
+    X, y = data(rng, 26, 4, 3)
+    kwargs = dict(batch_size=5, eta=0.05, seed=4, optimizer="adam", lr_schedule="cosine")
+    factory = lambda r: fastbp.Network([4, 5, 3], seed=1)  # noqa: E731
+    whole = sharded_fit(2, X, y, [13, 13], factory, epochs=4, **kwargs)
+    path = str(tmp_path / "ckpt.npz")
+    first = sharded_fit(2, X, y, [13, 13], factory, epochs=4, checkpoint=path,
+                        callback=lambda net, epoch, history: epoch == 1, **kwargs)
+    assert [len(h["epoch"]) for _, h in first] == [2, 2]  # stopped after epoch 2 on both
+    resumed = sharded_fit(2, X, y, [13, 13], factory, epochs=4, checkpoint=path, resume=True,
+                          **kwargs)
+    for (net, history), (twin, expected) in zip(resumed, whole):
+        assert net.get_parameters().tobytes() == twin.get_parameters().tobytes()
+        assert history["train_cost"] == expected["train_cost"]
 
 
 def test_some_rank_has_empty_batch_shares():
@@ -322,7 +357,7 @@ def test_thread_ranks_evaluation_callback_and_shared_seed(rng):
         rank_net = fastbp.Network([4, 3, 2], seed=0)
         rows = shard_rows(30, comm)
         distributed.fit(rank_net, X[rows], y[rows], 1, 6, 1.0, seed=None, comm=comm)
-        return rank_net._theta.tobytes()
+        return rank_net.get_parameters().tobytes()
 
     thetas = run_threads(2, unseeded)
     assert thetas[0] == thetas[1]  # seed=None: rank 0's draw is shared
@@ -371,6 +406,10 @@ MPI_CASES = [
          cost="quadratic",
          fit=dict(epochs=1, batch_size=5, eta=0.1, lmbda=0.3, momentum=0.5, nesterov=True,
                   seed=10)),
+    dict(name="adam-warmup-l1", sizes=[5, 6, 3], n=30, n_eval=7, data_seed=7, net_seed=7,
+         cost="log_likelihood", activation=["relu", "softmax"],
+         fit=dict(epochs=3, batch_size=6, eta=0.01, lmbda=0.2, regularization="l1",
+                  optimizer="adam", lr_schedule="cosine", warmup_epochs=1.0, seed=11)),
     dict(name="diverge", sizes=[3, 4, 2], n=24, data_seed=5, net_seed=0, activation="linear",
          fit=dict(epochs=5, batch_size=4, eta=40.0, seed=1)),
     dict(name="bad-arguments", sizes=[3, 2], n=12, data_seed=6, net_seed=0, bad_rank=1,
@@ -462,14 +501,14 @@ def mpi_run(request, mpi_reference, tmp_path_factory):
     return ranks, run_mpi(ranks, MPI_CASES, str(tmp_path_factory.mktemp(f"mpi{ranks}")))
 
 
-@pytest.mark.parametrize("name", ["plain", "uneven", "momentum-l2", "nesterov"])
+@pytest.mark.parametrize("name", ["plain", "uneven", "momentum-l2", "nesterov", "adam-warmup-l1"])
 def test_mpi_ranks_equal_single_process(mpi_run, mpi_reference, name):
     ranks, results = mpi_run
     net, _ = mpi_reference[name]
     expected = net.history_
     for r, result in enumerate(results[name]):
         assert str(result["error"]) == "", f"rank {r}: {result['error']}"
-        np.testing.assert_allclose(result["theta"], net._theta, rtol=0, atol=ATOL,
+        np.testing.assert_allclose(result["theta"], net.get_parameters(), rtol=0, atol=ATOL,
                                    err_msg=f"rank {r} of {ranks}")
         assert result["theta_bytes"].tobytes() == results[name][0]["theta_bytes"].tobytes(), (
             f"rank {r} of {ranks} ended with other weights than rank 0")
@@ -494,7 +533,7 @@ def test_mpi_divergence_on_every_rank(mpi_run, mpi_reference):
     for r, result in enumerate(results["diverge"]):
         assert str(result["error_type"]) == "DivergenceError", f"rank {r}: {result['error']}"
         assert tuple(result["divergence"]) == div
-        np.testing.assert_allclose(result["theta"], net._theta, rtol=1e-10, atol=ATOL)
+        np.testing.assert_allclose(result["theta"], net.get_parameters(), rtol=1e-10, atol=ATOL)
         assert result["theta_bytes"].tobytes() == results["diverge"][0]["theta_bytes"].tobytes()
 
 
