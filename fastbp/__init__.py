@@ -7,8 +7,7 @@ from .activations import ACTIVATIONS, Activation
 from .costs import COSTS
 from .exceptions import DivergenceError, NotLearningWarning
 from .gradcheck import gradcheck
-from .model import Network
-from .serialization import load
+from .model import Network, load
 
 __version__ = "0.1.0"
 

@@ -39,7 +39,8 @@ jit_reduction = numba.njit(**REDUCTION_JIT_OPTIONS)
 # inlined is typed as a whole, which cost more: a step whose two variants (one
 # chunk, several chunks) were inlined together tripled the compile time, so the
 # per-layer stages (activation, f', cost, BP1) and each step are compiled on
-# their own (kernels.py). Inlined functions stay callable from Python.
+# their own (activations.py, costs.py, backprop.py, steps.py). Inlined functions
+# stay callable from Python.
 jit_inline = numba.njit(**JIT_OPTIONS, inline="always")
 
 # Custom activations (and the placeholders of unused slots) reach the kernels

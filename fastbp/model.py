@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from . import engine
+from . import engine, serialization
 from ._numba_options import quiet_numba_experimental
 from .activations import (ACTIVATIONS, CUSTOM, IDENTITY_CFUNC, MAX_CUSTOM_ACTIVATIONS, ONE_CFUNC, SOFTMAX,
                           Activation, get_activation)
@@ -11,7 +11,8 @@ from .backprop import backward_pass, forward_outputs, forward_pass, gather_rows,
 from .costs import get_cost, output_delta
 from .layout import layer_biases, layer_rows, layer_weights, parameter_layout, workspace
 from .validation import (all_finite, check_choice, check_float, check_float_dtype, check_inputs,
-                         check_labels, check_nonempty, check_seed, check_sizes, check_targets)
+                         check_labels, check_nonempty, check_path, check_seed, check_sizes,
+                         check_targets)
 
 
 class ParameterList(list):
@@ -505,8 +506,7 @@ class Network:
     # ---------------------------------------------------------------- files
     def save(self, path):
         """Write the network as JSON (network2.py's fields plus activations and dtype)."""
-        from .serialization import save
-        save(self, path)
+        serialization.save(self, path)
 
     def __getstate__(self):
         """Pickle support: plain data only (the views and compiled tables are rebuilt)."""
@@ -528,3 +528,38 @@ class Network:
         acts = [a.name for a in self.activations]
         return (f"Network(sizes={list(self.sizes)}, activation={acts}, cost={self.cost_function.name!r}, "
                 f"dtype={self.dtype.name})")
+
+
+def network_from_dict(data, path="<dict>", custom_activations=None):
+    """Build a Network from the dict :func:`fastbp.serialization.network_to_dict` produces (checked)."""
+    arguments, weights, biases = serialization.network_fields(data, path, custom_activations)
+    try:
+        net = Network(seed=0, **arguments)
+    except (TypeError, ValueError) as exc:
+        serialization.invalid_model_file(path, str(exc))
+    net.weights = weights
+    net.biases = biases
+    return net
+
+
+def load(path, custom_activations=None):
+    """Read a network written by :meth:`Network.save` or by the book's network2.py.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    custom_activations : dict of str to Activation, optional
+        The custom activations the file names (their code is not in the file).
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a str or os.PathLike, or ``custom_activations`` not a dict.
+    FileNotFoundError, OSError
+        The file is missing or cannot be read.
+    ValueError
+        If the file is not valid JSON or breaks the schema (the message says where).
+    """
+    serialization.check_custom_activations(custom_activations)
+    path = check_path(path, "path")
+    return network_from_dict(serialization.read_json(path), path, custom_activations)

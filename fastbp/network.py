@@ -6,9 +6,8 @@ Change one line of a chapter 1 script::
     from fastbp import network          # this one: same surface, same numbers
 
 and it runs the same training, many times faster: every mini-batch of an
-epoch runs inside fastbp's compiled whole-epoch kernel
-(:meth:`fastbp.Network._train_epoch`) instead of one example at a time in
-Python. This module is a thin adapter: it converts the book's list-of-tuples
+epoch runs inside fastbp's compiled epoch drivers (through
+:class:`fastbp.engine.Trainer`) instead of one example at a time in Python. This module is a thin adapter: it converts the book's list-of-tuples
 data to contiguous arrays (once, then reuses them: see "Conversion cache"
 below) and holds a :class:`fastbp.Network` (sigmoid layers, quadratic cost);
 it does not implement backpropagation.
@@ -101,9 +100,9 @@ import threading
 import numpy as np
 
 from .engine import Trainer
-from .optimizers import SGD, Regularization
 from .model import Network as _CoreNetwork
 from .model import ParameterList
+from .optimizers import SGD, Regularization
 from .validation import check_float, check_int, check_targets
 
 __all__ = ["Network", "sigmoid", "sigmoid_prime", "clear_conversion_cache"]

@@ -40,8 +40,9 @@ never looks a name up from the file's content.
 import numpy as np
 
 from .costs import get_cost
+from .model import network_from_dict
 from .network import _BookNetwork, clear_conversion_cache, sigmoid, sigmoid_prime
-from .serialization import read_json, network_from_dict, write_json_atomic
+from .serialization import read_json, write_json_atomic
 from .validation import check_float, check_int
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "Network", "load", "vectorized_result",

@@ -22,7 +22,7 @@ import numpy as np
 
 from .activations import ACTIVATION_ALIASES, ACTIVATIONS, CUSTOM, Activation
 from .costs import COST_ALIASES, COSTS
-from .validation import check_path
+from .validation import check_path, check_sizes
 
 FORMAT_NAME = "fastbp.Network"
 FORMAT_VERSION = 1
@@ -180,7 +180,7 @@ def read_json(path):
         raise ValueError(f"{path}: not a valid model file: {exc}") from exc
 
 
-def _fail(path, msg):
+def invalid_model_file(path, msg):
     raise ValueError(f"{path}: not a valid fastbp/network2 model file: {msg}")
 
 
@@ -200,53 +200,58 @@ def _only_numbers(value, depth=3):
 
 def _array(value, shape, what, path):
     if not _only_numbers(value):
-        _fail(path, f"{what} must hold only numbers (nested lists of JSON numbers)")
+        invalid_model_file(path, f"{what} must hold only numbers (nested lists of JSON numbers)")
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):  # ragged, or an int beyond float range
-        _fail(path, f"{what} is not an array of (float64) numbers of one shape")
+        invalid_model_file(path, f"{what} is not an array of (float64) numbers of one shape")
     squeezed = tuple(s for s in shape if s != 1)
     if arr.size != math.prod(shape) or arr.squeeze().shape != squeezed:
-        _fail(path, f"{what} has shape {arr.shape}, expected {shape}")
+        invalid_model_file(path, f"{what} has shape {arr.shape}, expected {shape}")
     if not np.all(np.isfinite(arr)):
-        _fail(path, f"{what} contains non-finite numbers")
+        invalid_model_file(path, f"{what} contains non-finite numbers")
     return arr.reshape(shape)
 
 
-def network_from_dict(data, path="<dict>", custom_activations=None):
-    """Build a Network from the dict :func:`network_to_dict` produces (checked)."""
-    from .model import Network
-    from .validation import check_sizes
+def network_fields(data, path="<dict>", custom_activations=None):
+    """Check the dict :func:`network_to_dict` produces; return what rebuilds the network.
 
-    if custom_activations is not None and not isinstance(custom_activations, Mapping):
-        raise TypeError(f"custom_activations: expected a dict of name -> fastbp.Activation, "
-                        f"found {type(custom_activations).__name__}")
+    Returns
+    -------
+    arguments : dict
+        Network(**arguments) builds it (sizes, activation, cost, dtype, input_scale).
+    weights, biases : list of ndarray (float64)
+        Its parameters, each of its shape.
+
+    Raises ValueError naming ``path`` and the field for anything off.
+    """
+    check_custom_activations(custom_activations)
     if not isinstance(data, dict):
-        _fail(path, "the top level is not a JSON object")
+        invalid_model_file(path, "the top level is not a JSON object")
     missing = [k for k in ("sizes", "weights", "biases", "cost") if k not in data]
     if missing:
-        _fail(path, f"missing field(s) {missing}")
+        invalid_model_file(path, f"missing field(s) {missing}")
     if data.get("format", FORMAT_NAME) != FORMAT_NAME:
-        _fail(path, f"format must be {FORMAT_NAME!r}, found {data['format']!r:.60}")
+        invalid_model_file(path, f"format must be {FORMAT_NAME!r}, found {data['format']!r:.60}")
     version = data.get("version", FORMAT_VERSION)  # network2.py's files have none
     if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
-        _fail(path, f"unsupported format version {version!r:.40} (this fastbp reads versions "
+        invalid_model_file(path, f"unsupported format version {version!r:.40} (this fastbp reads versions "
                     f"1 to {FORMAT_VERSION})")
     try:
         sizes = check_sizes(data["sizes"])
     except (TypeError, ValueError) as exc:
-        _fail(path, str(exc))
+        invalid_model_file(path, str(exc))
     L = len(sizes) - 1
     cost = data["cost"]
     if not isinstance(cost, str) or COST_ALIASES.get(cost, cost) not in COSTS:
-        _fail(path, f"unknown cost {cost!r}; expected one of {sorted(COSTS)} or "
+        invalid_model_file(path, f"unknown cost {cost!r}; expected one of {sorted(COSTS)} or "
                     f"{sorted(_COST_CLASS_NAMES.values())}")
     cost = COST_ALIASES.get(cost, cost)
     names = data.get("activations")
     if names is None:  # a network2.py file: sigmoid throughout
         names = ["sigmoid"] * L
     if not isinstance(names, list) or len(names) != L or not all(isinstance(a, str) for a in names):
-        _fail(path, f"activations must be a list of {L} names")
+        invalid_model_file(path, f"activations must be a list of {L} names")
     custom_activations = dict(custom_activations or {})
     acts = []
     for i, name in enumerate(names):
@@ -262,14 +267,14 @@ def network_from_dict(data, path="<dict>", custom_activations=None):
         elif ACTIVATION_ALIASES.get(name, name) in ACTIVATIONS:
             acts.append(ACTIVATIONS[ACTIVATION_ALIASES.get(name, name)])
         else:
-            _fail(path, f"unknown activation {name!r} for layer {i + 1}; expected one of "
+            invalid_model_file(path, f"unknown activation {name!r} for layer {i + 1}; expected one of "
                         f"{sorted(ACTIVATIONS)}")
     dtype = data.get("dtype", "float64")
     if dtype not in ("float32", "float64"):
-        _fail(path, f"dtype must be 'float32' or 'float64', found {dtype!r}")
+        invalid_model_file(path, f"dtype must be 'float32' or 'float64', found {dtype!r}")
     W, b = data["weights"], data["biases"]
     if not isinstance(W, list) or len(W) != L or not isinstance(b, list) or len(b) != L:
-        _fail(path, f"weights and biases must be lists of {L} arrays")
+        invalid_model_file(path, f"weights and biases must be lists of {L} arrays")
     weights = [_array(W[l], (sizes[l + 1], sizes[l]), f"weights[{l}]", path) for l in range(L)]
     biases = [_array(b[l], (sizes[l + 1],), f"biases[{l}]", path) for l in range(L)]
     input_scale = data.get("input_scale", 1.0)
@@ -279,37 +284,14 @@ def network_from_dict(data, path="<dict>", custom_activations=None):
     except OverflowError:  # an int beyond the float range
         valid = False
     if not valid:
-        _fail(path, f"input_scale must be a positive finite number, found {input_scale!r:.40}")
-    try:
-        net = Network(sizes, activation=acts, cost=cost, dtype=np.dtype(dtype), seed=0,
-                      input_scale=float(input_scale))
-    except (TypeError, ValueError) as exc:
-        _fail(path, str(exc))
-    net.weights = weights
-    net.biases = biases
-    return net
+        invalid_model_file(path, f"input_scale must be a positive finite number, found {input_scale!r:.40}")
+    arguments = dict(sizes=sizes, activation=acts, cost=cost, dtype=np.dtype(dtype),
+                     input_scale=float(input_scale))
+    return arguments, weights, biases
 
 
-def load(path, custom_activations=None):
-    """Read a network written by :meth:`Network.save` or by the book's network2.py.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-    custom_activations : dict of str to Activation, optional
-        The custom activations the file names (their code is not in the file).
-
-    Raises
-    ------
-    TypeError
-        ``path`` is not a str or os.PathLike, or ``custom_activations`` not a dict.
-    FileNotFoundError, OSError
-        The file is missing or cannot be read.
-    ValueError
-        If the file is not valid JSON or breaks the schema (the message says where).
-    """
+def check_custom_activations(custom_activations):
+    """TypeError unless ``custom_activations`` is None or a mapping."""
     if custom_activations is not None and not isinstance(custom_activations, Mapping):
         raise TypeError(f"custom_activations: expected a dict of name -> fastbp.Activation, "
                         f"found {type(custom_activations).__name__}")
-    path = check_path(path, "path")
-    return network_from_dict(read_json(path), path, custom_activations)
