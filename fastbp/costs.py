@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ._numba_options import jit
+from ._numba_options import jit, jit_inline
 from .activations import multiply_by_fprime
 from .layout import layer_block
 
@@ -61,15 +61,22 @@ def get_cost(spec):
 
 
 # ------------------------------------------------- the compiled cost and BP1, by code
+@jit_inline
+def output_blocks(rows, arch, work):
+    """(Z^L, A^L, Delta^L) of the chunk's first ``rows`` rows: views into work's buffers."""
+    layout = arch[0]
+    cmax = work[0].shape[0]
+    last = layout.shape[0] - 1
+    return (layer_block(work[2], layout, last, rows, cmax),
+            layer_block(work[3], layout, last, rows, cmax),
+            layer_block(work[4], layout, last, rows, cmax))
+
+
 @jit
 def chunk_cost(rows, cost, arch, work):
-    """Sum over the chunk's rows of the per-example cost C_x (from Z^L, A^L, Y0)."""
-    layout, codes, slots, fs, fprimes = arch
-    X0, Y0, Zbuf, Abuf, Dbuf = work
-    cmax = X0.shape[0]
-    last = layout.shape[0] - 1
-    Z = layer_block(Zbuf, layout, last, rows, cmax)
-    A = layer_block(Abuf, layout, last, rows, cmax)
+    """Sum over the chunk's rows of the per-example cost C_x (from Z^L, A^L and the targets Y0)."""
+    Z, A, _ = output_blocks(rows, arch, work)
+    Y0 = work[1]
     cols = Z.shape[1]
     total = 0.0
     if cost == QUADRATIC:
@@ -105,12 +112,9 @@ def chunk_cost(rows, cost, arch, work):
 def output_delta(rows, cost, arch, work):
     """BP1: Delta^L from A^L, Y0 and the cost, into the last layer's Delta block."""
     layout, codes, slots, fs, fprimes = arch
-    X0, Y0, Zbuf, Abuf, Dbuf = work
-    cmax = X0.shape[0]
+    Z, A, D = output_blocks(rows, arch, work)
+    Y0 = work[1]
     last = layout.shape[0] - 1
-    Z = layer_block(Zbuf, layout, last, rows, cmax)
-    A = layer_block(Abuf, layout, last, rows, cmax)
-    D = layer_block(Dbuf, layout, last, rows, cmax)
     for i in range(rows):
         for j in range(D.shape[1]):
             D[i, j] = A[i, j] - Y0[i, j]

@@ -365,15 +365,7 @@ def vtanh(z):
     ``tanh``), so small arguments keep full relative precision and
     tanh(-0.0) = -0.0. Otherwise ``sign(z) (1 - 2 / (e^(2|z|) + 1))``, which
     saturates to +-1 without overflow trouble. Both branches are computed and
-    one selected. NaN -> NaN, +-inf -> +-1.
-
-    Parameters
-    ----------
-    z : float32 or float64
-
-    Returns
-    -------
-    float32 or float64
-        Max relative error 1.4e-7 (float32), 2.6e-16 (float64).
+    one selected. NaN -> NaN, +-inf -> +-1. z and the result are float32 or
+    float64 (one type); max relative error 1.4e-7 (float32), 2.6e-16 (float64).
     """
     return _vtanh(z)
