@@ -39,7 +39,10 @@ spaced (no random numbers are drawn, so training is unchanged), through
 :meth:`fastbp.Network.trace`: one forward pass of the sample per check,
 none after the warning (on digits, 30 epochs: about 5% of the fit's time).
 """
+import contextlib
 import math
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -235,7 +238,7 @@ class LearningMonitor:
         message = self.diagnose(history["train_cost"])
         if message is not None:
             self.warned = True
-            warnings.warn(message, NotLearningWarning, stacklevel=3)
+            warnings.warn(message, NotLearningWarning, stacklevel=_stacklevel_outside_fastbp())
         return message
 
     def diagnose(self, train_costs):
@@ -289,6 +292,16 @@ class LearningMonitor:
         epochs = len(train_costs)
         return (f"the network is not learning after {epochs} epoch{'s' if epochs != 1 else ''}: "
                 + "; ".join(signs) + ". " + _sentence(", or ".join(advice)))
+
+
+def _stacklevel_outside_fastbp():
+    """The ``stacklevel`` that attributes a warning to the first caller outside fastbp (and contextlib)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    skip = (here + os.sep, os.path.abspath(contextlib.__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(skip):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _number(x):

@@ -268,7 +268,7 @@ _N_SETTINGS = 4
 
 def _settings_code(net, settings, has_evaluation):
     """int64 words that ranks compare exactly: the network, every option, the seed's state."""
-    values = dataclasses.asdict(settings)
+    values = settings.as_dict()
     hooks = {k: values.pop(k) is not None for k in ("callback", "on_progress")}
     seed = values.pop("seed")
     if isinstance(seed, np.random.Generator):

@@ -23,7 +23,7 @@ imports nothing of MPI.
 """
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
@@ -164,6 +164,10 @@ class FitSettings:
             s[name] = bool(s[name])
         return cls(**s)
 
+    def as_dict(self):
+        """The options by name (a shallow dict: hooks and generators are not copied)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
     def optimizer_spec(self):
         return optimizer_spec(self.optimizer, self.momentum, self.nesterov, self.lars, self.beta1,
                               self.beta2, self.epsilon)
@@ -177,7 +181,7 @@ class FitSettings:
         keep = ("epochs", "batch_size", "eta", "lmbda", "momentum", "regularization", "nesterov",
                 "optimizer", "shuffle", "lr_schedule", "warmup_epochs", "base_batch_size",
                 "decay_epochs", "decay_factor", "lars", "beta1", "beta2", "epsilon")
-        values = asdict(self)
+        values = self.as_dict()
         record = {"n": n}
         record.update((k, values[k]) for k in keep)
         record.update(sizes=list(net.sizes), activations=[a.name for a in net.activations],

@@ -66,7 +66,7 @@ def test_chunked_gradients_float32_close():
 
 
 def test_default_chunk_size_bounds_buffers():
-    from fastbp.model import DEFAULT_CHUNK_BYTES, default_chunk_size
+    from fastbp.engine import DEFAULT_CHUNK_BYTES, default_chunk_size
     sizes = [784, 1024, 1024, 10]
     rows = default_chunk_size(sizes, np.float32, 60000)
     row_bytes = (784 + 10 + 3 * (1024 + 1024 + 10)) * 4
