@@ -41,7 +41,7 @@ def _loop_vsigmoid(x, out):
 
 @numba.njit(**_OPTIONS)
 def _loop_math_sigmoid(x, out):
-    # kernels.activate_row's current form
+    # the plain math.exp form (activations.activate_row uses vsigmoid)
     for i in range(x.shape[0]):
         out[i] = 1.0 / (1.0 + math.exp(-x[i]))
 

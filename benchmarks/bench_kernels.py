@@ -1,12 +1,13 @@
 """The pieces of one mini-batch step: forward pass, delta recursion, weight gradients.
 
 Through the public API (``Network.feedforward``, ``Network.gradients``) and
-through the kernels of fastbp/kernels.py directly, on a chunk of 10 rows
+through the kernels of fastbp/backprop.py directly, on a chunk of 10 rows
 (the mini-batch of configs S and M) or 1024 rows (config L's).
 """
 import numpy as np
 
-from fastbp import kernels
+from fastbp import backprop
+from fastbp.engine import kernel_view
 
 from .common import CONFIGS, DTYPES, Benchmark, kernel_state, make_network, synthetic
 
@@ -45,7 +46,7 @@ class TimeGradients(_Chunk):
 
 
 class _Kernel(_Chunk):
-    """The kernels alone, on a workspace from ``net._workspace`` (no validation, no allocation).
+    """The kernels alone, on a ``fastbp.layout.workspace`` (no validation, no allocation).
 
     These use fastbp's internal kernel signatures; if those change the
     benchmarks are skipped (see common.kernel_state), and the public-API
@@ -57,26 +58,27 @@ class _Kernel(_Chunk):
         # Fills the buffers and warms every kernel timed below.
         self.work, self.G = kernel_state(self.net, self.X, self.Y)
         self.rows = rows
-        self.theta = self.net._theta
-        self.arch = self.net._arch
+        kv = kernel_view(self.net)
+        self.theta = kv.theta
+        self.arch = kv.arch
 
 
 class TimeForwardPass(_Kernel):
-    """kernels.forward_pass: Z^l = A^{l-1} W^T + b, A^l = f(Z^l) for every layer."""
+    """backprop.forward_pass: Z^l = A^{l-1} W^T + b, A^l = f(Z^l) for every layer."""
 
     def time_forward_pass(self, config, dtype, rows):
-        kernels.forward_pass(self.rows, self.theta, self.arch, self.work)
+        backprop.forward_pass(self.rows, self.theta, self.arch, self.work)
 
 
 class TimeBackwardPass(_Kernel):
-    """kernels.backward_pass: the delta recursion BP2 from the output layer down."""
+    """backprop.backward_pass: the delta recursion BP2 from the output layer down."""
 
     def time_backward_pass(self, config, dtype, rows):
-        kernels.backward_pass(self.rows, self.theta, self.arch, self.work)
+        backprop.backward_pass(self.rows, self.theta, self.arch, self.work)
 
 
 class TimeAccumulateGradients(_Kernel):
-    """kernels.accumulate_gradients: BP4 (Delta^T A products) and BP3 (column sums)."""
+    """backprop.accumulate_gradients: BP4 (Delta^T A products) and BP3 (column sums)."""
 
     def time_accumulate_gradients(self, config, dtype, rows):
-        kernels.accumulate_gradients(self.rows, False, self.arch, self.work, self.G)
+        backprop.accumulate_gradients(self.rows, False, self.arch, self.work, self.G)

@@ -155,29 +155,33 @@ def warm_fit(net, config, X, Y):
 def kernel_state(net, X, Y):
     """Work buffers of ``net`` for one chunk of X.shape[0] rows, after the forward pass and BP1.
 
-    For the benchmarks of single kernels (fastbp.kernels), which depend on
-    fastbp's internal layout: if that layout has changed, NotImplementedError
+    For the benchmarks of single kernels (fastbp.backprop, fastbp.costs),
+    which go through fastbp's internal API (fastbp.engine.kernel_view,
+    fastbp.layout.workspace): if that API has changed, NotImplementedError
     (asv: skipped) rather than a crash, since the public-API benchmarks
     already cover the same work.
 
     Returns
     -------
     work : tuple
-        The workspace (see fastbp.kernels), filled for X.
+        The workspace (see fastbp.layout.workspace), filled for X.
     G : ndarray of shape (n_parameters,)
         A gradient buffer in theta's layout.
     """
-    from fastbp import kernels
     rows = X.shape[0]
     try:
-        work = net._workspace(rows)
-        kernels.gather_rows(X, Y, np.arange(rows, dtype=np.int64), 0, rows,
-                            net.dtype.type(1.0), work)
-        kernels.forward_pass(rows, net._theta, net._arch, work)
-        kernels.output_delta(rows, net.cost_function.code, net._arch, work)
-        kernels.backward_pass(rows, net._theta, net._arch, work)
-        G = np.empty_like(net._theta)
-        kernels.accumulate_gradients(rows, False, net._arch, work, G)
-    except Exception as exc:  # AttributeError, TypeError, numba's TypingError, ...
+        from fastbp import backprop, costs
+        from fastbp.engine import kernel_view
+        from fastbp.layout import workspace
+        kv = kernel_view(net)
+        work = workspace(net.sizes, net.dtype, rows)
+        backprop.gather_rows(X, Y, np.arange(rows, dtype=np.int64), 0, rows,
+                             net.dtype.type(1.0), work)
+        backprop.forward_pass(rows, kv.theta, kv.arch, work)
+        costs.output_delta(rows, kv.cost_code, kv.arch, work)
+        backprop.backward_pass(rows, kv.theta, kv.arch, work)
+        G = np.empty_like(kv.theta)
+        backprop.accumulate_gradients(rows, False, kv.arch, work, G)
+    except Exception as exc:  # ImportError, AttributeError, TypeError, numba's TypingError, ...
         raise NotImplementedError(f"fastbp's internal kernel API changed: {exc}") from exc
     return work, G

@@ -4,7 +4,8 @@
 Implementations (each in its own subprocess, one at a time, on the same data,
 the same initial weights and the same shuffles):
 
-- ``fastbp``: ``Network._train_epoch``, the compiled whole-epoch driver;
+- ``fastbp``: ``fastbp.engine.Trainer.run_epoch``, the compiled whole-epoch driver
+  (one epoch of ``Network.fit``, without its shuffles and bookkeeping);
 - ``numpy``: the fully-matrix form in numpy_peer.py (:class:`NumpyMatrixForm`): per
   mini-batch one matrix product per layer forward, one per layer backward
   and one per layer for the weight gradients, no Python loop over examples;
@@ -227,20 +228,24 @@ class FastbpRunner:
 
     def __init__(self, p):
         import fastbp
-        from fastbp import kernels
-        from fastbp.validation import check_targets
+        from fastbp.engine import Trainer
+        from fastbp.optimizers import SGD, Regularization
+        from fastbp.validation import check_inputs, check_targets
         self.version = fastbp.__version__
         net = fastbp.Network(list(p.sizes), activation="sigmoid", cost=p.cost, dtype=p.dtype)
         net.weights = p.W
         net.biases = p.b
-        self.X, _ = net._inputs(p.X)
+        self.X, _ = check_inputs(p.X, p.sizes[0], net.dtype)
         self.Y = check_targets(p.Y, p.X.shape[0], p.sizes[-1], net.dtype)
-        self.state = net._training_state(p.batch_size)
-        self.net, self.p, self.reg_none = net, p, kernels.REG_NONE
+        self.trainer = Trainer(net, SGD(), p.batch_size)  # plain SGD: no momentum
+        n_batches = -(-p.X.shape[0] // p.batch_size)
+        self.etas = np.full(n_batches, float(p.eta))
+        self.no_penalty = Regularization()
+        self.net, self.p = net, p
 
     def epoch(self, order):
-        self.net._train_epoch(self.X, self.Y, order, self.p.batch_size, self.p.eta,
-                              self.reg_none, 0.0, 0.0, False, self.state)
+        self.trainer.run_epoch(self.X, self.Y, np.asarray(order, dtype=np.int64),
+                               self.p.batch_size, self.etas, self.no_penalty)
 
     def predict(self, X):
         return self.net.predict(X)

@@ -1,6 +1,6 @@
 """Where one small mini-batch step spends its time: a per-stage profile.
 
-Each stage of fastbp's training step (kernels.minibatch_step) is run many
+Each stage of fastbp's training step (steps.minibatch_step) is run many
 times in a compiled loop on the same mini-batch and timed from Python; the
 whole step is timed over consecutive mini-batches of a shuffled epoch, and
 "bookkeeping" is what the whole step takes beyond the sum of its stages
@@ -23,8 +23,14 @@ import numpy as np
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
 import fastbp
-from fastbp import kernels as K
+from fastbp.activations import add_bias_and_activate, multiply_by_fprime
+from fastbp.backprop import backward_pass, forward_pass, gather_rows, weight_gradient_rows
 from fastbp.blas import gemm_nn, gemm_nt
+from fastbp.costs import chunk_cost, output_delta
+from fastbp.engine import Trainer, kernel_view
+from fastbp.layout import biases_of, layer_block, matrix_view, weights_of
+from fastbp.optimizers import SGD, step_rule
+from fastbp.steps import layer_step_from_deltas, minibatch_step
 
 CONFIGS = {"S": ([784, 30, 10], "quadratic"), "M": ([784, 100, 10], "cross_entropy")}
 BATCH = 10
@@ -34,7 +40,7 @@ BATCH = 10
 def _gather(X, Y, order, reps, work):
     n_batches = order.shape[0] // BATCH
     for r in range(reps):
-        K.gather_rows(X, Y, order, (r % n_batches) * BATCH, BATCH, 1.0, work)
+        gather_rows(X, Y, order, (r % n_batches) * BATCH, BATCH, 1.0, work)
 
 
 @numba.njit
@@ -45,9 +51,9 @@ def _forward_products(rows, theta, arch, work, reps):
     for r in range(reps):
         A_prev = X0[:rows]
         for l in range(layout.shape[0]):
-            Z = K.layer_block(work[2], layout, l, rows, cmax)
-            gemm_nt(1.0, A_prev, K.weights_of(theta, layout, l), 0.0, Z, work[5], work[6], work[7])
-            A_prev = K.layer_block(work[3], layout, l, rows, cmax)
+            Z = layer_block(work[2], layout, l, rows, cmax)
+            gemm_nt(1.0, A_prev, weights_of(theta, layout, l), 0.0, Z)
+            A_prev = layer_block(work[3], layout, l, rows, cmax)
 
 
 @numba.njit
@@ -56,18 +62,18 @@ def _bias_activation(rows, theta, arch, work, reps):
     cmax = work[0].shape[0]
     for r in range(reps):
         for l in range(layout.shape[0]):
-            Z = K.layer_block(work[2], layout, l, rows, cmax)
-            A = K.layer_block(work[3], layout, l, rows, cmax)
+            Z = layer_block(work[2], layout, l, rows, cmax)
+            A = layer_block(work[3], layout, l, rows, cmax)
             # Z += b then f: on a copy of Z's values kept stable across repetitions
-            K.add_bias_and_activate(Z, K.biases_of(theta, layout, l) * 0.0, A, codes[l], fs[slots[l]])
+            add_bias_and_activate(Z, biases_of(theta, layout, l) * 0.0, A, codes[l], fs[slots[l]])
 
 
 @numba.njit
 def _cost_bp1(rows, cost, arch, work, reps):
     s = 0.0
     for r in range(reps):
-        s += K.chunk_cost(rows, cost, arch, work)
-        K.output_delta(rows, cost, arch, work)
+        s += chunk_cost(rows, cost, arch, work)
+        output_delta(rows, cost, arch, work)
     return s
 
 
@@ -77,12 +83,12 @@ def _bp2(rows, theta, arch, work, reps):
     cmax = work[0].shape[0]
     for r in range(reps):
         for l in range(layout.shape[0] - 1, 0, -1):
-            D = K.layer_block(work[4], layout, l, rows, cmax)
-            D_below = K.layer_block(work[4], layout, l - 1, rows, cmax)
-            gemm_nn(1.0, D, K.weights_of(theta, layout, l), 0.0, D_below, work[5], work[6], work[7])
-            K.multiply_by_fprime(D_below, K.layer_block(work[2], layout, l - 1, rows, cmax),
-                                 K.layer_block(work[3], layout, l - 1, rows, cmax),
-                                 codes[l - 1], fprimes[slots[l - 1]])
+            D = layer_block(work[4], layout, l, rows, cmax)
+            D_below = layer_block(work[4], layout, l - 1, rows, cmax)
+            gemm_nn(1.0, D, weights_of(theta, layout, l), 0.0, D_below)
+            multiply_by_fprime(D_below, layer_block(work[2], layout, l - 1, rows, cmax),
+                               layer_block(work[3], layout, l - 1, rows, cmax),
+                               codes[l - 1], fprimes[slots[l - 1]])
 
 
 @numba.njit
@@ -92,11 +98,11 @@ def _weight_gradients(rows, arch, work, G, reps):
     cmax = X0.shape[0]
     for r in range(reps):
         for l in range(layout.shape[0]):
-            D = K.layer_block(work[4], layout, l, rows, cmax)
-            A_prev = X0[:rows] if l == 0 else K.layer_block(work[3], layout, l - 1, rows, cmax)
-            buf = K.matrix_view(G, layout[l, 2], 2, layout[l, 0])
+            D = layer_block(work[4], layout, l, rows, cmax)
+            A_prev = X0[:rows] if l == 0 else layer_block(work[3], layout, l - 1, rows, cmax)
+            buf = matrix_view(G, layout[l, 2], 2, layout[l, 0])
             for i in range(0, layout[l, 1], 2):
-                K.weight_gradient_rows(D, A_prev, i, i + 1 < layout[l, 1], buf)
+                weight_gradient_rows(D, A_prev, i, i + 1 < layout[l, 1], buf)
 
 
 @numba.njit
@@ -105,19 +111,19 @@ def _fused_step_layers(rows, theta, v1, v2, G, hyper, options, arch, work, reps)
     X0 = work[0]
     cmax = X0.shape[0]
     for r in range(reps):
-        rule = K.step_rule(hyper, options, 1.0 / rows, 1e-30)
+        rule = step_rule(hyper, options, 1.0 / rows, 1e-30)
         for l in range(layout.shape[0] - 1, -1, -1):
-            D = K.layer_block(work[4], layout, l, rows, cmax)
-            A_prev = X0[:rows] if l == 0 else K.layer_block(work[3], layout, l - 1, rows, cmax)
-            K.layer_step_from_deltas(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, hyper,
-                                     options, work)
+            D = layer_block(work[4], layout, l, rows, cmax)
+            A_prev = X0[:rows] if l == 0 else layer_block(work[3], layout, l - 1, rows, cmax)
+            layer_step_from_deltas(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, hyper,
+                                   options, work)
 
 
 @numba.njit
 def _whole_steps(X, Y, order, cost, theta, v1, v2, G, hyper, options, arch, work, n_steps):
     for k in range(n_steps):
-        K.minibatch_step(X, Y, order, k * BATCH, (k + 1) * BATCH, 1.0, cost, 1e-30, theta,
-                         v1, v2, G, hyper, options, arch, work)
+        minibatch_step(X, Y, order, k * BATCH, (k + 1) * BATCH, 1.0, cost, 1e-30, theta,
+                       v1, v2, G, hyper, options, arch, work)
 
 
 def _median_ns(fn, args, reps, repeats=5):
@@ -139,34 +145,35 @@ def profile(config, dtype, n_rows, reps, seed=0):
     Y = np.zeros((n_rows, sizes[-1]), dtype)
     Y[np.arange(n_rows), rng.integers(0, sizes[-1], n_rows)] = 1
     net = fastbp.Network(sizes, cost=cost, dtype=dtype, seed=seed)
-    st = net._training_state(BATCH)
-    work, arch, theta, G = st["work"], net._arch, net._theta, st["G"]
-    hyper, options = st["hyper"], st["options"]
-    code = net.cost_function.code
+    trainer = Trainer(net, SGD(), BATCH)  # plain SGD, no penalty
+    kv = kernel_view(net)
+    work, arch, theta, G = trainer.work, kv.arch, kv.theta, trainer.G
+    st = trainer.state
+    hyper, options, v1, v2 = st.hyper, st.options, st.v1, st.v2
+    code = kv.cost_code
     order = rng.permutation(n_rows).astype(np.int64)
-    K.gather_rows(X, Y, order, 0, BATCH, 1.0, work)
-    K.forward_pass(BATCH, theta, arch, work)
-    K.output_delta(BATCH, code, arch, work)
-    K.backward_pass(BATCH, theta, arch, work)
+    gather_rows(X, Y, order, 0, BATCH, 1.0, work)
+    forward_pass(BATCH, theta, arch, work)
+    output_delta(BATCH, code, arch, work)
+    backward_pass(BATCH, theta, arch, work)
     ns = {}
     ns["gather rows"] = _median_ns(lambda r: _gather(X, Y, order, r, work), (), reps)
     ns["forward products"] = _median_ns(_forward_products, (BATCH, theta, arch, work), reps)
     ns["bias + activation"] = _median_ns(_bias_activation, (BATCH, theta, arch, work), reps)
-    K.forward_pass(BATCH, theta, arch, work)
+    forward_pass(BATCH, theta, arch, work)
     ns["cost + BP1"] = _median_ns(_cost_bp1, (BATCH, code, arch, work), reps)
     ns["BP2 (product + f')"] = _median_ns(_bp2, (BATCH, theta, arch, work), reps)
     bp4 = _median_ns(_weight_gradients, (BATCH, arch, work, G), reps)
     ns["BP4 rows + BP3 + step (fused)"] = _median_ns(
-        _fused_step_layers, (BATCH, theta.copy(), st["v1"], st["v2"], G, hyper, options, arch,
-                             work), reps)
+        _fused_step_layers, (BATCH, theta.copy(), v1, v2, G, hyper, options, arch, work),
+        reps)
     n_steps = n_rows // BATCH
     whole = []
-    _whole_steps(X, Y, order, code, theta, st["v1"], st["v2"], G, hyper, options, arch, work, 2)
+    _whole_steps(X, Y, order, code, theta, v1, v2, G, hyper, options, arch, work, 2)
     for _ in range(3):
         order = rng.permutation(n_rows).astype(np.int64)
         t = time.perf_counter()
-        _whole_steps(X, Y, order, code, theta, st["v1"], st["v2"], G, hyper, options, arch,
-                     work, n_steps)
+        _whole_steps(X, Y, order, code, theta, v1, v2, G, hyper, options, arch, work, n_steps)
         whole.append((time.perf_counter() - t) / n_steps * 1e9)
     step = float(np.median(whole))
     ns["bookkeeping"] = step - sum(ns.values())

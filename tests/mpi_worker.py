@@ -22,6 +22,7 @@ import numpy as np
 
 import fastbp
 from fastbp import distributed
+from fastbp.engine import kernel_view
 
 
 def global_data(case):
@@ -66,7 +67,8 @@ def run_case(case, out_dir):
             div = (exc.epoch, exc.batch)
     history = net.history_ or {}
     np.savez(os.path.join(out_dir, f"{case['name']}-rank{comm.rank}.npz"),
-             theta=net.get_parameters(), theta_bytes=np.frombuffer(net._theta.tobytes(), np.uint8),
+             theta=net.get_parameters(),
+             theta_bytes=np.frombuffer(kernel_view(net).theta.tobytes(), np.uint8),
              size=comm.size, comm=type(comm).__name__, rows=[rows.start, rows.stop],
              error=error, error_type=error_type, divergence=div,
              history=json.dumps({k: list(map(float, v)) for k, v in history.items()}))

@@ -1,17 +1,25 @@
-"""Every kernel of fastbp/kernels.py against the per-example NumPy reference.
+"""Every compiled kernel against the per-example NumPy reference.
 
-The kernels are called directly with a Network's architecture tuple
-(``net._arch``), flat parameters (``net._theta``) and a workspace from
-``net._workspace(cmax)``, as model.py calls them; the results are read back
-from the workspace's flat Z/A/Delta buffers with ``kernels.layer_rows``.
-Then whole epochs (``net._train_epoch`` and ``fit(shuffle=False)``) are
-compared with the reference's epoch in the same mini-batch order.
+The kernels of backprop.py, costs.py, optimizers.py and steps.py are called
+directly with a Network's architecture tuple and flat parameters from
+``engine.kernel_view(net)`` and a workspace from
+``layout.workspace(sizes, dtype, cmax)``, as the engine calls them; the
+results are read back from the workspace's flat Z/A/Delta buffers with
+``layout.layer_rows``. The drivers of steps.py take the buffers of an
+``engine.Trainer``. Then whole epochs (``Trainer.run_epoch`` and
+``fit(shuffle=False)``) are compared with the reference's epoch in the same
+mini-batch order.
 """
 import numpy as np
 import pytest
 
 import fastbp
-from fastbp import kernels
+from fastbp import backprop, costs, steps
+from fastbp.engine import Trainer, kernel_view
+from fastbp.layout import layer_biases, layer_rows, layer_weights, workspace
+from fastbp.optimizers import (H_MOMENTUM, H_REG, N_HYPER, N_OPTIONS, O_NESTEROV, O_OPTIMIZER,
+                               O_REG_KIND, OPT_SGD, REG_L1, REG_L2, REG_NONE, SGD, OptimizerState,
+                               Regularization, apply_update)
 from fastbp.validation import check_targets
 from reference import ReferenceNetwork
 
@@ -60,15 +68,15 @@ def data_for(net, n, seed=11, soft=False):
 
 def load_chunk(net, X, Y, index, cmax):
     """A workspace of cmax rows holding rows X[index], Y[index] (rows <= cmax)."""
-    work = net._workspace(cmax)
-    kernels.gather_rows(X, Y, np.asarray(index, dtype=np.int64), 0, len(index),
-                        net.dtype.type(1.0), work)
+    work = workspace(net.sizes, net.dtype, cmax)
+    backprop.gather_rows(X, Y, np.asarray(index, dtype=np.int64), 0, len(index),
+                         net.dtype.type(1.0), work)
     return work
 
 
 def block(net, work, which, l, rows):
     """Layer l's (rows, n_out) block of work's Z (which=2), A (3) or Delta (4) buffer."""
-    return kernels.layer_rows(work[which], net._layout, l, rows, work[0].shape[0])
+    return layer_rows(work[which], kernel_view(net).layout, l, rows, work[0].shape[0])
 
 
 def reference_traces(ref, X, Y):
@@ -84,8 +92,9 @@ def reference_traces(ref, X, Y):
 def flat_from_lists(net, bs, Ws):
     """Lists of biases and weights as one flat array in theta's layout."""
     out = np.empty(net.n_parameters)
+    layout = kernel_view(net).layout
     for l in range(len(net.sizes) - 1):
-        n_in, n_out, w0, b0, _ = net._layout[l]
+        n_in, n_out, w0, b0, _ = layout[l]
         out[w0:b0] = np.asarray(Ws[l]).ravel()
         out[b0:b0 + n_out] = np.asarray(bs[l]).ravel()
     return out
@@ -110,20 +119,21 @@ def test_forward_bp1_bp2_bp4_kernels_match_reference(name, softplus):
     np.testing.assert_array_equal(work[1][:rows], Y[index])
     z_ref, a_ref, d_ref = reference_traces(ref, X[index], Y[index])
     L = len(net.sizes) - 1
+    kv = kernel_view(net)
 
-    kernels.forward_pass(rows, net._theta, net._arch, work)
+    backprop.forward_pass(rows, kv.theta, kv.arch, work)
     for l in range(L):
         np.testing.assert_allclose(block(net, work, 2, l, rows), z_ref[l], **TIGHT)
         np.testing.assert_allclose(block(net, work, 3, l, rows), a_ref[l + 1], **TIGHT)
 
-    cost = kernels.chunk_cost(rows, net.cost_function.code, net._arch, work)
+    cost = costs.chunk_cost(rows, kv.cost_code, kv.arch, work)
     cost_ref = sum(ref.example_cost(ref.feedforward(x), y) for x, y in zip(X[index], Y[index]))
     np.testing.assert_allclose(cost, cost_ref, rtol=1e-12)
 
-    kernels.output_delta(rows, net.cost_function.code, net._arch, work)  # BP1
+    costs.output_delta(rows, kv.cost_code, kv.arch, work)  # BP1
     np.testing.assert_allclose(block(net, work, 4, L - 1, rows), d_ref[-1], **TIGHT)
 
-    kernels.backward_pass(rows, net._theta, net._arch, work)  # BP2
+    backprop.backward_pass(rows, kv.theta, kv.arch, work)  # BP2
     for l in range(L):
         np.testing.assert_allclose(block(net, work, 4, l, rows), d_ref[l], **TIGHT)
 
@@ -131,9 +141,9 @@ def test_forward_bp1_bp2_bp4_kernels_match_reference(name, softplus):
     sum_b, sum_w = ref.gradient_sums(X[index], Y[index])
     expected = flat_from_lists(net, sum_b, sum_w)
     G = np.full(net.n_parameters, 123.0)
-    kernels.accumulate_gradients(rows, False, net._arch, work, G)
+    backprop.accumulate_gradients(rows, False, kv.arch, work, G)
     np.testing.assert_allclose(G, expected, **TIGHT)
-    kernels.accumulate_gradients(rows, True, net._arch, work, G)
+    backprop.accumulate_gradients(rows, True, kv.arch, work, G)
     np.testing.assert_allclose(G, 2 * expected, **TIGHT)
 
 
@@ -154,8 +164,8 @@ def test_gather_rows_scales_uint8_inputs():
     r = np.random.default_rng(1)
     X8 = r.integers(0, 256, size=(5, 6), dtype=np.uint8)
     Y = check_targets(r.integers(0, 2, size=5), 5, 2, net.dtype)
-    work = net._workspace(4)
-    kernels.gather_rows(X8, Y, np.array([4, 1, 3], dtype=np.int64), 0, 3, 1.0 / 255.0, work)
+    work = workspace(net.sizes, net.dtype, 4)
+    backprop.gather_rows(X8, Y, np.array([4, 1, 3], dtype=np.int64), 0, 3, 1.0 / 255.0, work)
     np.testing.assert_allclose(work[0][:3], X8[[4, 1, 3]] / 255.0, rtol=1e-15)
     np.testing.assert_array_equal(work[1][:3], Y[[4, 1, 3]])
 
@@ -174,17 +184,19 @@ def test_gradient_sums_any_chunk_size(name, cmax, softplus):
     X, Y = data_for(net, 13)
     index = np.random.default_rng(5).permutation(13).astype(np.int64)
     G = np.full(net.n_parameters, np.nan)
-    work = net._workspace(cmax)
-    code = net.cost_function.code
+    work = workspace(net.sizes, net.dtype, cmax)
+    kv = kernel_view(net)
 
-    total = kernels.gradient_sums(X, Y, index, 0, 13, 1.0, code, net._theta, net._arch, work, G)
+    total = backprop.gradient_sums(X, Y, index, 0, 13, 1.0, kv.cost_code, kv.theta, kv.arch, work,
+                                   G)
     sum_b, sum_w = ref.gradient_sums(X, Y)
     np.testing.assert_allclose(G, flat_from_lists(net, sum_b, sum_w), rtol=1e-11, atol=1e-12)
     np.testing.assert_allclose(total, ref.total_cost(X, Y) * 13, rtol=1e-12)
 
     # A sub-range index[2:11] of the permutation.
     rows = index[2:11]
-    total = kernels.gradient_sums(X, Y, index, 2, 11, 1.0, code, net._theta, net._arch, work, G)
+    total = backprop.gradient_sums(X, Y, index, 2, 11, 1.0, kv.cost_code, kv.theta, kv.arch, work,
+                                   G)
     sum_b, sum_w = ref.gradient_sums(X[rows], Y[rows])
     np.testing.assert_allclose(G, flat_from_lists(net, sum_b, sum_w), rtol=1e-11, atol=1e-12)
     np.testing.assert_allclose(total, ref.total_cost(X[rows], Y[rows]) * 9, rtol=1e-12)
@@ -194,9 +206,9 @@ def test_gradient_sums_of_no_rows_is_zero():
     net = fastbp.Network([3, 4, 2], seed=0)
     X, Y = data_for(net, 4)
     G = np.full(net.n_parameters, 5.0)
-    total = kernels.gradient_sums(X, Y, np.arange(4, dtype=np.int64), 2, 2, 1.0,
-                                  net.cost_function.code, net._theta, net._arch,
-                                  net._workspace(2), G)
+    kv = kernel_view(net)
+    total = backprop.gradient_sums(X, Y, np.arange(4, dtype=np.int64), 2, 2, 1.0, kv.cost_code,
+                                   kv.theta, kv.arch, workspace(net.sizes, net.dtype, 2), G)
     assert total == 0.0
     assert np.all(G == 0.0)
 
@@ -209,15 +221,16 @@ def test_forward_outputs(name, cmax, softplus):
     index = np.array([3, 3, 0, 8, 1, 6, 2], dtype=np.int64)  # repeats allowed
     expected = np.vstack([ref.feedforward(x).T for x in X[index]])
     out = np.full((7, net.sizes[-1]), np.nan)
-    total = kernels.forward_outputs(X, Y, index, 1.0, net.cost_function.code, net._theta,
-                                    net._arch, net._workspace(cmax), out)
+    kv = kernel_view(net)
+    total = backprop.forward_outputs(X, Y, index, 1.0, kv.cost_code, kv.theta, kv.arch,
+                                     workspace(net.sizes, net.dtype, cmax), out)
     np.testing.assert_allclose(out, expected, **TIGHT)
     np.testing.assert_allclose(total, ref.total_cost(X[index], Y[index]) * 7, rtol=1e-12)
 
     no_targets = np.empty((0, net.sizes[-1]))
     out2 = np.full_like(out, np.nan)
-    total = kernels.forward_outputs(X, no_targets, index, 1.0, net.cost_function.code,
-                                    net._theta, net._arch, net._workspace(cmax), out2)
+    total = backprop.forward_outputs(X, no_targets, index, 1.0, kv.cost_code, kv.theta, kv.arch,
+                                     workspace(net.sizes, net.dtype, cmax), out2)
     assert total == 0.0
     np.testing.assert_array_equal(out2, out)
 
@@ -228,22 +241,45 @@ def test_forward_outputs(name, cmax, softplus):
 
 
 def step_settings(reg_kind, reg, momentum, nesterov):
-    """The kernels' (hyper, options) arrays for plain SGD with these settings."""
-    hyper = np.zeros(kernels.N_HYPER)
-    hyper[kernels.H_REG] = reg
-    hyper[kernels.H_MOMENTUM] = momentum
-    options = np.zeros(kernels.N_OPTIONS, dtype=np.int64)
-    options[kernels.O_OPTIMIZER] = kernels.OPT_SGD
-    options[kernels.O_REG_KIND] = reg_kind
-    options[kernels.O_NESTEROV] = int(nesterov)
+    """The kernels' (hyper, options) arrays for plain SGD with these settings, slot by slot.
+
+    Written by hand (not through optimizers.OptimizerState) so that the
+    update kernel is tested on its own; test_optimizer_state_writes_the_slots
+    checks that OptimizerState writes the same arrays.
+    """
+    hyper = np.zeros(N_HYPER)
+    hyper[H_REG] = reg
+    hyper[H_MOMENTUM] = momentum
+    options = np.zeros(N_OPTIONS, dtype=np.int64)
+    options[O_OPTIMIZER] = OPT_SGD
+    options[O_REG_KIND] = reg_kind
+    options[O_NESTEROV] = int(nesterov)
     return hyper, options
 
 
-@pytest.mark.parametrize("reg_kind,momentum,nesterov", [
-    (kernels.REG_NONE, 0.0, False), (kernels.REG_L2, 0.0, False), (kernels.REG_L1, 0.0, False),
-    (kernels.REG_NONE, 0.9, False), (kernels.REG_L2, 0.5, False), (kernels.REG_L1, 0.7, True),
-    (kernels.REG_L2, 0.9, True),
-])
+STEP_CASES = [
+    (REG_NONE, 0.0, False), (REG_L2, 0.0, False), (REG_L1, 0.0, False),
+    (REG_NONE, 0.9, False), (REG_L2, 0.5, False), (REG_L1, 0.7, True),
+    (REG_L2, 0.9, True),
+]
+REG_NAME = {REG_NONE: "l2", REG_L2: "l2", REG_L1: "l1"}
+
+
+@pytest.mark.parametrize("reg_kind,momentum,nesterov", STEP_CASES)
+def test_optimizer_state_writes_the_slots(reg_kind, momentum, nesterov):
+    """OptimizerState.use(SGD(...), Regularization(...)) writes what step_settings writes."""
+    reg = 0.0 if reg_kind == REG_NONE else 0.05  # no penalty: a coefficient of 0
+    theta = np.zeros(7)
+    spec = SGD(momentum, nesterov)
+    state = OptimizerState(spec, theta)
+    state.use(spec, Regularization(REG_NAME[reg_kind], reg))
+    hyper, options = step_settings(reg_kind, reg, momentum, nesterov)
+    np.testing.assert_array_equal(state.hyper, hyper)
+    np.testing.assert_array_equal(state.options, options)
+    assert state.v1.shape == theta.shape and state.v2.shape == (0,)
+
+
+@pytest.mark.parametrize("reg_kind,momentum,nesterov", STEP_CASES)
 def test_apply_update_matches_reference_step(reg_kind, momentum, nesterov):
     net = fastbp.Network([3, 4, 2], activation="tanh", seed=0)
     r = np.random.default_rng(2)
@@ -256,19 +292,18 @@ def test_apply_update_matches_reference_step(reg_kind, momentum, nesterov):
     net.set_parameters(theta)
     ref = ReferenceNetwork.from_fastbp(net)
     L = len(net.sizes) - 1
-    ref.velocity_w = [kernels.layer_weights(velocity, net._layout, l).copy() for l in range(L)]
-    ref.velocity_b = [kernels.layer_biases(velocity, net._layout, l).copy().reshape(-1, 1)
-                      for l in range(L)]
-    regularization = {kernels.REG_NONE: "l2", kernels.REG_L2: "l2", kernels.REG_L1: "l1"}[reg_kind]
-    ref.sgd_step([kernels.layer_biases(G, net._layout, l) for l in range(L)],
-                 [kernels.layer_weights(G, net._layout, l) for l in range(L)], m, eta,
-                 lmbda=reg if reg_kind != kernels.REG_NONE else 0.0, n=1,
+    layout = kernel_view(net).layout
+    ref.velocity_w = [layer_weights(velocity, layout, l).copy() for l in range(L)]
+    ref.velocity_b = [layer_biases(velocity, layout, l).copy().reshape(-1, 1) for l in range(L)]
+    regularization = REG_NAME[reg_kind]
+    ref.sgd_step([layer_biases(G, layout, l) for l in range(L)],
+                 [layer_weights(G, layout, l) for l in range(L)], m, eta,
+                 lmbda=reg if reg_kind != REG_NONE else 0.0, n=1,
                  regularization=regularization, momentum=momentum, nesterov=nesterov)
 
     theta_next = theta.copy()
     hyper, options = step_settings(reg_kind, reg, momentum, nesterov)
-    ok = kernels.apply_update(theta_next, G, velocity, np.zeros(0), net._layout, 1.0 / m,
-                              eta, hyper, options)
+    ok = apply_update(theta_next, G, velocity, np.zeros(0), layout, 1.0 / m, eta, hyper, options)
     assert ok
     np.testing.assert_allclose(theta_next, ref.parameters(), rtol=1e-14, atol=1e-15)
     if momentum:
@@ -281,12 +316,13 @@ def test_apply_update_reports_non_finite_results():
     theta = net.get_parameters()
     G = np.zeros_like(theta)
     G[5] = np.inf
-    hyper, options = step_settings(kernels.REG_NONE, 0.0, 0.0, False)
-    assert not kernels.apply_update(theta.copy(), G, np.zeros(0), np.zeros(0), net._layout, 1.0,
-                                    0.1, hyper, options)
+    hyper, options = step_settings(REG_NONE, 0.0, 0.0, False)
+    layout = kernel_view(net).layout
+    assert not apply_update(theta.copy(), G, np.zeros(0), np.zeros(0), layout, 1.0, 0.1, hyper,
+                            options)
     G[5] = 0.0
-    assert kernels.apply_update(theta.copy(), G, np.zeros(0), np.zeros(0), net._layout, 1.0,
-                                0.1, hyper, options)
+    assert apply_update(theta.copy(), G, np.zeros(0), np.zeros(0), layout, 1.0, 0.1, hyper,
+                        options)
     # float32: a finite float64 result that overflows when stored is caught too.
     net32 = fastbp.Network([3, 4, 2], dtype=np.float32, seed=0)
     theta32 = net32.get_parameters()
@@ -294,12 +330,12 @@ def test_apply_update_reports_non_finite_results():
     G32 = np.zeros_like(theta32)
     G32[0] = -1.0e38
     empty = np.zeros(0, np.float32)
-    assert not kernels.apply_update(theta32, G32, empty, empty,
-                                    net32._layout, 1.0, 1.0, hyper, options)
+    assert not apply_update(theta32, G32, empty, empty, kernel_view(net32).layout, 1.0, 1.0,
+                            hyper, options)
 
 
 # ---------------------------------------------------------------------------
-# Whole epochs: sgd_minibatches, _train_epoch, fit(shuffle=False).
+# Whole epochs: sgd_minibatches, Trainer.run_epoch, fit(shuffle=False).
 # ---------------------------------------------------------------------------
 
 TRAINING = {
@@ -309,15 +345,22 @@ TRAINING = {
     "momentum-l2": dict(lmbda=0.5, regularization="l2", momentum=0.8, nesterov=False),
     "nesterov": dict(lmbda=0.0, regularization="l2", momentum=0.6, nesterov=True),
 }
-REG_KIND = {"l2": kernels.REG_L2, "l1": kernels.REG_L1}
 
 
-def train_epoch(net, X, Y, order, batch_size, eta, state, lmbda, regularization, momentum,
-                nesterov):
-    """net._train_epoch with network2-style arguments."""
-    reg_kind = REG_KIND[regularization] if lmbda > 0 else kernels.REG_NONE
-    return net._train_epoch(X, Y, np.asarray(order, dtype=np.int64), batch_size, eta, reg_kind,
-                            lmbda / len(order), momentum, nesterov, state)
+def sgd_trainer(net, batch_size, opts):
+    """An engine.Trainer stepping with SGD and the momentum / Nesterov of TRAINING's ``opts``."""
+    return Trainer(net, SGD(opts["momentum"], opts["nesterov"]), batch_size)
+
+
+def train_epoch(trainer, X, Y, order, batch_size, eta, opts):
+    """trainer.run_epoch with network2-style arguments: one eta, lmbda / n per step.
+
+    ``trainer`` comes from sgd_trainer with the same ``opts``.
+    """
+    n_batches = -(-len(order) // batch_size)
+    regularization = Regularization(opts["regularization"], opts["lmbda"] / len(order))
+    return trainer.run_epoch(X, Y, np.asarray(order, dtype=np.int64), batch_size,
+                             np.full(n_batches, eta), regularization)
 
 
 @pytest.mark.parametrize("training", list(TRAINING))
@@ -328,18 +371,19 @@ def test_one_epoch_matches_reference_float64(name, training, softplus):
     X, Y = data_for(net, 23, soft=True)
     opts = TRAINING[training]
     order = np.random.default_rng(4).permutation(23)
-    state = net._training_state(5)
-    cost_sum = train_epoch(net, X, Y, order, 5, 0.5, state, **opts)
+    trainer = sgd_trainer(net, 5, opts)
+    theta = kernel_view(net).theta
+    cost_sum = train_epoch(trainer, X, Y, order, 5, 0.5, opts)
     ref_cost_sum = ref.train_epoch(X, Y, order, 5, 0.5, **opts)
     scale = np.abs(ref.parameters()).max()
     assert scale < 20.0  # a tame epoch, so that 1e-10 means something
-    assert np.abs(net._theta - ref.parameters()).max() <= 1e-10 * max(1.0, scale)
+    assert np.abs(theta - ref.parameters()).max() <= 1e-10 * max(1.0, scale)
     np.testing.assert_allclose(cost_sum, ref_cost_sum, rtol=1e-10)
     # A second epoch carries momentum's velocity over, in both.
     order2 = np.random.default_rng(5).permutation(23)
-    train_epoch(net, X, Y, order2, 5, 0.5, state, **opts)
+    train_epoch(trainer, X, Y, order2, 5, 0.5, opts)
     ref.train_epoch(X, Y, order2, 5, 0.5, **opts)
-    assert np.abs(net._theta - ref.parameters()).max() <= 1e-10 * scale
+    assert np.abs(theta - ref.parameters()).max() <= 1e-10 * scale
 
 
 @pytest.mark.parametrize("training", ["plain", "l2", "l1", "momentum-l2"])
@@ -361,7 +405,7 @@ def test_fit_without_shuffle_matches_reference(name, training, softplus):
             penalty = 0.5 * opts["lmbda"] / 18 * sum((W ** 2).sum() for W in ref.weights)
         expected_costs.append(cost_sum / 18 + penalty)
     scale = max(1.0, np.abs(ref.parameters()).max())
-    assert np.abs(net._theta - ref.parameters()).max() <= 1e-10 * scale
+    assert np.abs(kernel_view(net).theta - ref.parameters()).max() <= 1e-10 * scale
     np.testing.assert_allclose(history["train_cost"], expected_costs, rtol=1e-10)
 
 
@@ -371,24 +415,26 @@ def test_sgd_minibatches_in_segments_equals_one_run(softplus):
     net_b, _ = build("tanh-crossentropy", softplus)
     X, Y = data_for(net_a, 22)
     order = np.random.default_rng(9).permutation(22).astype(np.int64)
-    code = net_a.cost_function.code
     results = []
     for net, segments in ((net_a, [(0, 5)]), (net_b, [(0, 2), (2, 5)])):
-        state = net._training_state(5)
+        spec = SGD(momentum=0.5)
+        trainer = Trainer(net, spec, 5)
+        state = trainer.state
+        state.use(spec, Regularization("l2", 0.01))
+        kv = kernel_view(net)
         total = 0.0
         for first, stop in segments:
-            hyper, options = step_settings(kernels.REG_L2, 0.01, 0.5, False)
-            status, done, part = kernels.sgd_minibatches(
-                X, Y, order, 5, first, stop, 1.0, code, np.full(5, 0.5), hyper, options,
-                net._theta, state["v1"], state["v2"], state["G"], state["snapshot"], net._arch,
-                state["work"])
-            assert status == kernels.OK and done == stop - first
+            status, done, part = steps.sgd_minibatches(
+                X, Y, order, 5, first, stop, 1.0, kv.cost_code, np.full(5, 0.5), state.hyper,
+                state.options, kv.theta, state.v1, state.v2, trainer.G, trainer.snapshot,
+                kv.arch, trainer.work)
+            assert status == steps.OK and done == stop - first
             total += part
         results.append(total)
-    np.testing.assert_array_equal(net_a._theta, net_b._theta)
+    np.testing.assert_array_equal(kernel_view(net_a).theta, kernel_view(net_b).theta)
     assert results[0] == results[1]
     ref_total = ref.train_epoch(X, Y, order, 5, 0.5, lmbda=0.01 * 22, momentum=0.5)
-    assert np.abs(net_a._theta - ref.parameters()).max() <= 1e-10
+    assert np.abs(kernel_view(net_a).theta - ref.parameters()).max() <= 1e-10
     np.testing.assert_allclose(results[0], ref_total, rtol=1e-10)
 
 
@@ -402,13 +448,17 @@ def test_sgd_minibatches_reads_scaled_uint8_inputs():
     Y = check_targets(r.integers(0, 3, size=12), 12, 3, np.dtype(np.float64))
     order = r.permutation(12).astype(np.int64)
     for net, X, scale in ((net8, X8, 1.0 / 255.0), (netf, X8 / 255.0, 1.0)):
-        st = net._training_state(4)
-        hyper, options = step_settings(kernels.REG_NONE, 0.0, 0.0, False)
-        status, done, _ = kernels.sgd_minibatches(
-            X, Y, order, 4, 0, 3, scale, net.cost_function.code, np.full(3, 0.5), hyper, options,
-            net._theta, st["v1"], st["v2"], st["G"], st["snapshot"], net._arch, st["work"])
-        assert (status, done) == (kernels.OK, 3)
-    np.testing.assert_allclose(net8._theta, netf._theta, rtol=1e-14, atol=1e-15)
+        spec = SGD()
+        trainer = Trainer(net, spec, 4)
+        st = trainer.state
+        st.use(spec, Regularization())  # plain SGD, no penalty
+        kv = kernel_view(net)
+        status, done, _ = steps.sgd_minibatches(
+            X, Y, order, 4, 0, 3, scale, kv.cost_code, np.full(3, 0.5), st.hyper, st.options,
+            kv.theta, st.v1, st.v2, trainer.G, trainer.snapshot, kv.arch, trainer.work)
+        assert (status, done) == (steps.OK, 3)
+    np.testing.assert_allclose(kernel_view(net8).theta, kernel_view(netf).theta, rtol=1e-14,
+                               atol=1e-15)
 
 
 # Float32 tolerance. Unit roundoff u = 2**-24 ~ 6.0e-8 (float32 eps / 2).
@@ -434,11 +484,11 @@ def test_one_epoch_matches_reference_float32(name, training, softplus):
     ref = ReferenceNetwork.from_fastbp(net)  # float64 copy of the float32 start
     opts = TRAINING[training]
     order = np.random.default_rng(4).permutation(23)
-    state = net._training_state(5)
-    train_epoch(net, X, Y, order, 5, 0.5, state, **opts)
-    assert net._theta.dtype == np.float32
+    train_epoch(sgd_trainer(net, 5, opts), X, Y, order, 5, 0.5, opts)
+    theta = kernel_view(net).theta
+    assert theta.dtype == np.float32
     ref.train_epoch(X.astype(np.float64), Y.astype(np.float64), order, 5, 0.5, **opts)
-    err = np.abs(net._theta.astype(np.float64) - ref.parameters()).max()
+    err = np.abs(theta.astype(np.float64) - ref.parameters()).max()
     assert err <= FLOAT32_EPOCH_ATOL
     assert err > 0.0  # it really computed in float32
 
@@ -482,7 +532,7 @@ def test_weight_gradient_rows_match_numpy(dtype, k, n_out):
     for i in range(0, n_out, 2):
         two = i + 1 < n_out
         out[:] = np.nan
-        kernels.weight_gradient_rows(D, A, i, two, out)
+        backprop.weight_gradient_rows(D, A, i, two, out)
         rows = [i, i + 1] if two else [i]
         eps = np.finfo(dtype).eps
         bound = 4 * (k + 1) * eps * (np.abs(D.T.astype(np.float64)) @ np.abs(A.astype(np.float64)))
@@ -513,26 +563,30 @@ def test_non_finite_step_restores_snapshot_and_replays(momentum):
     net, X, Y = _replay_problem()
     twin, _, _ = _replay_problem()
     order = np.arange(6, dtype=np.int64)
-    code = net.cost_function.code
-    hyper, options = step_settings(kernels.REG_NONE, 0.0, momentum, False)
     etas = np.array([0.5, 0.5, 1e10])
-    st = net._training_state(2)
-    status, done, cost_sum = kernels.sgd_minibatches(
-        X, Y, order, 2, 0, 3, 1.0, code, etas, hyper, options, net._theta,
-        st["v1"], st["v2"], st["G"], st["snapshot"], net._arch, st["work"])
-    assert (status, done) == (kernels.DIVERGED, 2)
-    assert np.all(np.isfinite(net._theta))
+    spec = SGD(momentum)
+    trainer = Trainer(net, spec, 2)
+    st = trainer.state
+    st.use(spec, Regularization())  # no penalty
+    kv = kernel_view(net)
+    status, done, cost_sum = steps.sgd_minibatches(
+        X, Y, order, 2, 0, 3, 1.0, kv.cost_code, etas, st.hyper, st.options, kv.theta,
+        st.v1, st.v2, trainer.G, trainer.snapshot, kv.arch, trainer.work)
+    assert (status, done) == (steps.DIVERGED, 2)
+    assert np.all(np.isfinite(kv.theta))
     # The same two steps alone.
-    hyper2, options2 = step_settings(kernels.REG_NONE, 0.0, momentum, False)
-    st2 = twin._training_state(2)
-    status2, done2, cost_sum2 = kernels.sgd_minibatches(
-        X, Y, order, 2, 0, 2, 1.0, code, etas, hyper2, options2, twin._theta,
-        st2["v1"], st2["v2"], st2["G"], st2["snapshot"], twin._arch, st2["work"])
-    assert (status2, done2) == (kernels.OK, 2)
-    assert net._theta.tobytes() == twin._theta.tobytes()
-    assert st["v1"].tobytes() == st2["v1"].tobytes()
+    trainer2 = Trainer(twin, spec, 2)
+    st2 = trainer2.state
+    st2.use(spec, Regularization())
+    kv2 = kernel_view(twin)
+    status2, done2, cost_sum2 = steps.sgd_minibatches(
+        X, Y, order, 2, 0, 2, 1.0, kv2.cost_code, etas, st2.hyper, st2.options, kv2.theta,
+        st2.v1, st2.v2, trainer2.G, trainer2.snapshot, kv2.arch, trainer2.work)
+    assert (status2, done2) == (steps.OK, 2)
+    assert kv.theta.tobytes() == kv2.theta.tobytes()
+    assert st.v1.tobytes() == st2.v1.tobytes()
     assert cost_sum == cost_sum2
-    assert hyper.tobytes() == hyper2.tobytes()
+    assert st.hyper.tobytes() == st2.hyper.tobytes()
 
 
 def test_chunked_driver_equals_one_chunk_driver():
@@ -541,16 +595,20 @@ def test_chunked_driver_equals_one_chunk_driver():
     net_b, _ = build("tanh-crossentropy", None)
     X, Y = data_for(net_a, 24)
     order = np.random.default_rng(5).permutation(24).astype(np.int64)
-    code = net_a.cost_function.code
     results = []
-    for net, driver, chunk in ((net_a, kernels.sgd_minibatches, 8),
-                               (net_b, kernels.sgd_minibatches_chunked, 3)):
-        st = net._training_state(8, chunk_size=chunk)
-        hyper, options = step_settings(kernels.REG_L2, 0.01, 0.5, True)
-        status, done, part = driver(X, Y, order, 8, 0, 3, 1.0, code, np.full(3, 0.5), hyper,
-                                    options, net._theta, st["v1"], st["v2"], st["G"],
-                                    st["snapshot"], net._arch, st["work"])
-        assert (status, done) == (kernels.OK, 3)
+    for net, driver, chunk in ((net_a, steps.sgd_minibatches, 8),
+                               (net_b, steps.sgd_minibatches_chunked, 3)):
+        spec = SGD(momentum=0.5, nesterov=True)
+        trainer = Trainer(net, spec, 8, chunk_size=chunk)
+        assert trainer.work[0].shape[0] == chunk
+        st = trainer.state
+        st.use(spec, Regularization("l2", 0.01))
+        kv = kernel_view(net)
+        status, done, part = driver(X, Y, order, 8, 0, 3, 1.0, kv.cost_code, np.full(3, 0.5),
+                                    st.hyper, st.options, kv.theta, st.v1, st.v2, trainer.G,
+                                    trainer.snapshot, kv.arch, trainer.work)
+        assert (status, done) == (steps.OK, 3)
         results.append(part)
-    np.testing.assert_allclose(net_a._theta, net_b._theta, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(kernel_view(net_a).theta, kernel_view(net_b).theta, rtol=1e-12,
+                               atol=1e-14)
     np.testing.assert_allclose(results[0], results[1], rtol=1e-12)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import fastbp
+from fastbp.engine import kernel_view
 from fastbp.idx import read_idx
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
@@ -49,7 +50,7 @@ def test_learns_digits(digits, activation, output, cost, eta, dtype):
     assert accuracy > 0.93
     assert history["eval_accuracy"][-1] == accuracy
     assert history["train_cost"][-1] < history["train_cost"][0]
-    assert net._theta.dtype == dtype
+    assert kernel_view(net).theta.dtype == dtype
 
 
 def test_learns_digits_with_l2_and_momentum(digits):

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import fastbp
+from fastbp.engine import kernel_view
 from reference import ReferenceNetwork
 
 pytestmark = pytest.mark.filterwarnings("ignore::fastbp.NotLearningWarning")  # random-label fits
@@ -45,7 +46,7 @@ def test_shapes_and_dtypes_end_to_end(dtype, small_data):
     assert 0.0 <= net.accuracy(X, Y) <= 1.0
 
     net.fit(X, Y, epochs=2, batch_size=4, eta=0.5, seed=0)
-    assert net._theta.dtype == dtype
+    assert kernel_view(net).theta.dtype == dtype
     assert all(p.dtype == dtype for p in list(net.weights) + list(net.biases))
     assert net.feedforward(X).dtype == dtype
 
@@ -140,7 +141,7 @@ def test_no_global_random_state_is_touched(small_data):
 def test_parameters_are_views_into_theta():
     net = fastbp.Network([3, 4, 2], seed=0)
     for p in list(net.weights) + list(net.biases):
-        assert np.shares_memory(p, net._theta)
+        assert np.shares_memory(p, kernel_view(net).theta)
     net.weights[1][0, 2] = 7.5  # in place, by element
     assert 7.5 in net.get_parameters()
 
@@ -168,7 +169,7 @@ def test_weights_and_biases_assignable(small_data):
     W0[0, 0] = 99.0            # the network holds a copy, not the caller's array
     assert net.weights[0][0, 0] != 99.0
     for p in list(net.weights) + list(net.biases):
-        assert np.shares_memory(p, net._theta)  # still views after assignment
+        assert np.shares_memory(p, kernel_view(net).theta)  # still views after assignment
     # fit trains the assigned values
     before = net.get_parameters()
     net.fit(X, Y, epochs=1, batch_size=5, eta=0.1, seed=0)

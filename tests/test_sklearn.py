@@ -27,7 +27,7 @@ from sklearn.neural_network import MLPClassifier as SkClassifier  # noqa: E402
 from sklearn.neural_network import MLPRegressor as SkRegressor  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-import fastbp  # noqa: E402
+from fastbp.engine import kernel_view  # noqa: E402
 from fastbp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 TIGHT = dict(rtol=1e-10, atol=1e-12)
@@ -164,7 +164,7 @@ def test_batch_size_auto_and_clipping():
     with pytest.warns(UserWarning, match="clipped"), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         big.fit(X, Y)
-    assert big._optimizer.batch_size == X.shape[0]
+    assert big._optimizer.trainer.batch_size == X.shape[0]  # the batch its buffers serve
 
 
 def test_invscaling_schedule_matches_sklearn():
@@ -282,7 +282,7 @@ def test_partial_fit_matches_sklearn():
     assert fb.n_iter_ == 1 and fb.t_ == 2 * X.shape[0]
     assert_same_fit(sk, fb)
     # The Adam step count carries over between calls.
-    assert fb._optimizer.state["hyper"][fastbp.kernels.H_STEP] == 6 * 3
+    assert fb._optimizer.trainer.state.step == 6 * 3
 
 
 def test_partial_fit_regressor_and_errors():
@@ -329,14 +329,14 @@ def test_coefs_are_views_into_the_network():
                                   random_state=0), X, Y)
     assert reg.coefs_[0].shape == (X.shape[1], 5)
     np.testing.assert_array_equal(reg.coefs_[0], reg._net.weights[0].T)
-    assert np.shares_memory(reg.coefs_[1], reg._net._theta)
+    assert np.shares_memory(reg.coefs_[1], kernel_view(reg._net).theta)
     before = reg.predict(X)
     reg.coefs_[1][:] = 0.0
     reg.intercepts_[1][:] = [1.0, 2.0, 3.0]
     np.testing.assert_allclose(reg.predict(X), np.tile([1.0, 2.0, 3.0], (X.shape[0], 1)))
     reg.coefs_[1] = np.ones((5, 3))  # a new array: copied into the network
     assert not np.allclose(reg.predict(X), before)
-    assert np.shares_memory(reg.coefs_[1], reg._net._theta)
+    assert np.shares_memory(reg.coefs_[1], kernel_view(reg._net).theta)
 
 
 # ------------------------------------------------ dtype, activations, pickle
@@ -429,7 +429,7 @@ def test_pickle_and_deepcopy_keep_the_model(softplus):
             est, twin = _quiet_fit(make(), X, y), _quiet_fit(make(), X, y)
             clone_ = copier(est)
             np.testing.assert_array_equal(clone_.predict(X), est.predict(X))
-            assert np.shares_memory(clone_.coefs_[0], clone_._net._theta)
+            assert np.shares_memory(clone_.coefs_[0], kernel_view(clone_._net).theta)
             # Training continues from the same state, optimiser included.
             clone_.partial_fit(X, y)
             twin.partial_fit(X, y)

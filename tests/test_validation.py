@@ -497,7 +497,7 @@ method("Network.trace", "trace", [
 
 def _with_nan_weight(entry_method, *arg_names):
     def build(ctx):
-        ctx.net._weight_views[0][1, 2] = np.nan  # as a user's in-place edit would
+        ctx.net.weights[0][1, 2] = np.nan  # a user's in-place edit of the live view
         args = tuple(getattr(ctx, a) for a in arg_names)
         return getattr(ctx.net, entry_method), args, {}
     return build
