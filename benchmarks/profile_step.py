@@ -16,11 +16,9 @@ multiply-add). Run it with nothing else on the machine.
 import argparse
 import platform
 import time
-import warnings
 
 import numba
 import numpy as np
-from numba.core.errors import NumbaExperimentalFeatureWarning
 
 import fastbp
 from fastbp.activations import add_bias_and_activate, multiply_by_fprime
@@ -58,14 +56,14 @@ def _forward_products(rows, theta, arch, work, reps):
 
 @numba.njit
 def _bias_activation(rows, theta, arch, work, reps):
-    layout, codes, slots, fs, fprimes = arch
+    layout, codes, functions = arch
     cmax = work[0].shape[0]
     for r in range(reps):
         for l in range(layout.shape[0]):
             Z = layer_block(work[2], layout, l, rows, cmax)
             A = layer_block(work[3], layout, l, rows, cmax)
             # Z += b then f: on a copy of Z's values kept stable across repetitions
-            add_bias_and_activate(Z, biases_of(theta, layout, l) * 0.0, A, codes[l], fs[slots[l]])
+            add_bias_and_activate(Z, biases_of(theta, layout, l) * 0.0, A, codes[l], functions[l, 0])
 
 
 @numba.njit
@@ -79,7 +77,7 @@ def _cost_bp1(rows, cost, arch, work, reps):
 
 @numba.njit
 def _bp2(rows, theta, arch, work, reps):
-    layout, codes, slots, fs, fprimes = arch
+    layout, codes, functions = arch
     cmax = work[0].shape[0]
     for r in range(reps):
         for l in range(layout.shape[0] - 1, 0, -1):
@@ -88,7 +86,7 @@ def _bp2(rows, theta, arch, work, reps):
             gemm_nn(1.0, D, weights_of(theta, layout, l), 0.0, D_below)
             multiply_by_fprime(D_below, layer_block(work[2], layout, l - 1, rows, cmax),
                                layer_block(work[3], layout, l - 1, rows, cmax),
-                               codes[l - 1], fprimes[slots[l - 1]])
+                               codes[l - 1], functions[l - 1, 1])
 
 
 @numba.njit
@@ -192,7 +190,6 @@ def flops(stage, sizes):
 
 def main(argv=None):
     # The kernels are called directly here, outside fastbp's own warning scope.
-    warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", default="S,M")
     parser.add_argument("--dtypes", default="float64,float32")

@@ -12,12 +12,7 @@ Every compiled function in fastbp is decorated with :data:`jit` (or
 - ``error_model="numpy"``: division by zero gives inf/nan instead of raising,
   which keeps division out of the exception path in hot loops.
 """
-import contextlib
-import threading
-import warnings
-
 import numba
-from numba.core.errors import NumbaExperimentalFeatureWarning
 
 JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 # For loops whose only reordering is a sum: "reassoc" lets LLVM vectorise the
@@ -43,67 +38,7 @@ jit_reduction = numba.njit(**REDUCTION_JIT_OPTIONS)
 # stay callable from Python.
 jit_inline = numba.njit(**JIT_OPTIONS, inline="always")
 
-# Custom activations (and the placeholders of unused slots) reach the kernels
-# as a tuple of first-class function objects, a feature Numba still labels
-# experimental (it is exercised by fastbp's tests). Numba warns each time it
-# types that tuple, i.e. on every kernel call from Python, and attributes the
-# warning to its own module numba.core.utils, so a ``module=`` filter could not
-# tell fastbp's calls from a user's. The warning is therefore ignored only while
-# fastbp calls (and compiles) its kernels: see quiet_numba_experimental.
-
-_quiet_lock = threading.Lock()
-_quiet_depth = 0
-_quiet_lists = []  # the filter lists our entry was put into
-# One filter entry of our own, inserted on the outermost entry and removed (by
-# identity, not equality: a user's identical filter stays) on the outermost
-# exit, so that nested and concurrent calls from several threads neither stack
-# nor remove filters the user installed meanwhile.
-_QUIET_FILTER = ("ignore", None, NumbaExperimentalFeatureWarning, None, 0)
-
-
-def _filters_changed():
-    """Tell the warnings module its filter list changed (drops cached decisions)."""
-    for name in ("_filters_mutated", "_filters_mutated_lock_held"):
-        mutated = getattr(warnings, name, None)
-        if mutated is not None:
-            try:
-                mutated()
-            except Exception:  # a private hook whose form changed: caches only
-                pass
-            return
-
-
-@contextlib.contextmanager
-def quiet_numba_experimental():
-    """Ignore NumbaExperimentalFeatureWarning while fastbp calls its kernels.
-
-    Wraps (as the decorator ``@quiet_numba_experimental()``) the few methods
-    of :class:`fastbp.Network` that call compiled kernels. Outside them the
-    process's warning filters are as the user left them: ``import fastbp``
-    installs no filter, and a user's own first-class-function code, or their
-    own ``warnings.warn(NumbaExperimentalFeatureWarning(...))``, still warns.
-    Python's warning filters are global, so while a kernel call is in progress
-    the category is ignored in every thread of the process.
-    """
-    global _quiet_depth
-    with _quiet_lock:
-        if _quiet_depth == 0:
-            warnings.filters.insert(0, _QUIET_FILTER)
-            _quiet_lists.append(warnings.filters)
-            _filters_changed()
-        _quiet_depth += 1
-    try:
-        yield
-    finally:
-        with _quiet_lock:
-            _quiet_depth -= 1
-            if _quiet_depth == 0:
-                # Also the current list, should a catch_warnings() entered
-                # meanwhile have swapped in a copy holding our entry.
-                for filters in _quiet_lists + [warnings.filters]:
-                    for i, entry in enumerate(filters):
-                        if entry is _QUIET_FILTER:
-                            del filters[i]
-                            break
-                _quiet_lists.clear()
-                _filters_changed()
+# Custom activations reach the kernels as the addresses of their compiled
+# code in an int64 array (activations.function_addresses), called through a
+# typed function pointer: no first-class function objects, so no Numba
+# experimental-feature warning and no slow typing of function tuples per call.

@@ -2,9 +2,10 @@
 
 Built-in activations are identified inside the kernels by an integer code, so
 that the element-wise loops are compiled once and inlined. A custom
-:class:`Activation` reaches the same kernels as a pair of first-class
-functions (``f`` and ``fprime``), compiled once by Numba from the user's
-scalar Python functions; no Python is called per element.
+:class:`Activation` reaches the same kernels as the addresses of its ``f``
+and ``fprime``, compiled once by Numba from the user's scalar Python
+functions into C-callable code (:func:`function_addresses`); no Python is
+called per element.
 """
 import math
 import types as types_module
@@ -12,7 +13,9 @@ import warnings
 
 import numba
 import numpy as np
+from llvmlite import ir as llvm_ir
 from numba import types
+from numba.extending import intrinsic
 
 from ._numba_options import jit, jit_inline
 from .fast_math import vexp, vsigmoid, vtanh
@@ -26,18 +29,7 @@ RELU = 3
 SOFTMAX = 4
 CUSTOM = 5
 
-#: How many distinct custom activations one network may use.
-MAX_CUSTOM_ACTIVATIONS = 4
-
 SCALAR_SIGNATURE = types.float64(types.float64)
-
-
-def _identity(z):
-    return z
-
-
-def _one(z):
-    return 1.0
 
 
 class Activation:
@@ -202,15 +194,37 @@ def _compile_scalar(func, role, name):
         ) from exc
 
 
-# Placeholders that fill unused custom-activation slots of the kernels.
-IDENTITY_CFUNC = numba.cfunc(SCALAR_SIGNATURE, cache=True)(_identity)
-ONE_CFUNC = numba.cfunc(SCALAR_SIGNATURE, cache=True)(_one)
+def function_addresses(activations):
+    """int64 array (L, 2): the addresses of each layer's compiled f and f' (0, 0 for built-ins).
+
+    The kernels call a custom activation through these (:func:`call_scalar_function`);
+    the caller keeps the Activation objects, which own the code, alive.
+    """
+    table = np.zeros((len(activations), 2), dtype=np.int64)
+    for l, act in enumerate(activations):
+        if act.code == CUSTOM:
+            table[l] = (act.f_compiled.address, act.fprime_compiled.address)
+    return table
+
+
+@intrinsic
+def call_scalar_function(typingctx, address, z):
+    """f(z) for the compiled C function ``double f(double)`` at ``address`` (jitted code only)."""
+    def codegen(context, builder, signature, args):
+        double = llvm_ir.DoubleType()
+        function = builder.inttoptr(args[0], llvm_ir.FunctionType(double, [double]).as_pointer())
+        return builder.call(function, [args[1]])
+    return types.float64(types.int64, types.float64), codegen
 
 
 # ------------------------------------------------- the compiled f and f', by code
 @jit_inline
 def activate_row(Z, b, A, i, code, f):
-    """Row i: Z[i] <- Z[i] + b, A[i] <- f(Z[i]), the forward pass's element-wise step."""
+    """Row i: Z[i] <- Z[i] + b, A[i] <- f(Z[i]), the forward pass's element-wise step.
+
+    ``code`` names a built-in f; for CUSTOM, ``f`` is the address of its
+    compiled code (:func:`function_addresses`), else unused.
+    """
     cols = Z.shape[1]
     if code == SOFTMAX:
         zmax = -np.inf
@@ -245,7 +259,7 @@ def activate_row(Z, b, A, i, code, f):
         for j in range(cols):
             z = Z[i, j] + b[j]
             Z[i, j] = z
-            A[i, j] = f(np.float64(z))
+            A[i, j] = call_scalar_function(f, np.float64(z))
     else:  # LINEAR
         for j in range(cols):
             z = Z[i, j] + b[j]
@@ -258,7 +272,8 @@ def fprime_row(D, Z, A, i, code, fprime):
     """Row i: D[i] <- D[i] (.) f'(Z[i]), the Hadamard product of BP1 and BP2.
 
     Sigmoid and tanh derivatives are taken from A = f(Z), which holds the same
-    values and saves the exponential.
+    values and saves the exponential. For CUSTOM, ``fprime`` is the address
+    of the compiled f' (:func:`function_addresses`).
     """
     cols = D.shape[1]
     if code == SIGMOID:
@@ -275,7 +290,7 @@ def fprime_row(D, Z, A, i, code, fprime):
                 D[i, j] = 0.0
     elif code == CUSTOM:
         for j in range(cols):
-            D[i, j] = D[i, j] * fprime(np.float64(Z[i, j]))
+            D[i, j] = D[i, j] * call_scalar_function(fprime, np.float64(Z[i, j]))
     # LINEAR: f' = 1, nothing to do. SOFTMAX never reaches here (see output_delta).
 
 

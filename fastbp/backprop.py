@@ -45,7 +45,7 @@ def gather_rows(X, Y, index, start, rows, x_scale, work):
 @jit
 def forward_pass(rows, theta, arch, work):
     """Z^l and A^l of every layer for the first ``rows`` rows of work's X0."""
-    layout, codes, slots, fs, fprimes = arch
+    layout, codes, functions = arch
     X0, Y0, Zbuf, Abuf, Dbuf = work
     cmax = X0.shape[0]
     A_prev = X0[:rows]
@@ -54,14 +54,14 @@ def forward_pass(rows, theta, arch, work):
         Z = layer_block(Zbuf, layout, l, rows, cmax)
         A = layer_block(Abuf, layout, l, rows, cmax)
         gemm_nt(1.0, A_prev, W, 0.0, Z)
-        add_bias_and_activate(Z, biases_of(theta, layout, l), A, codes[l], fs[slots[l]])
+        add_bias_and_activate(Z, biases_of(theta, layout, l), A, codes[l], functions[l, 0])
         A_prev = A
 
 
 @jit_inline
 def backward_pass(rows, theta, arch, work):
     """BP2: Delta^l = (Delta^{l+1} W^{l+1}) (.) f'(Z^l) for l = L-1 .. 1."""
-    layout, codes, slots, fs, fprimes = arch
+    layout, codes, functions = arch
     X0, Y0, Zbuf, Abuf, Dbuf = work
     cmax = X0.shape[0]
     for l in range(layout.shape[0] - 1, 0, -1):
@@ -71,7 +71,7 @@ def backward_pass(rows, theta, arch, work):
         gemm_nn(1.0, D_next, W, 0.0, D)
         multiply_by_fprime(D, layer_block(Zbuf, layout, l - 1, rows, cmax),
                            layer_block(Abuf, layout, l - 1, rows, cmax),
-                           codes[l - 1], fprimes[slots[l - 1]])
+                           codes[l - 1], functions[l - 1, 1])
 
 
 @jit_inline
@@ -80,7 +80,7 @@ def accumulate_gradients(rows, accumulate, arch, work, G):
 
     G has theta's layout. With ``accumulate`` False the sums overwrite G.
     """
-    layout, codes, slots, fs, fprimes = arch
+    layout, codes, functions = arch
     X0, Y0, Zbuf, Abuf, Dbuf = work
     cmax = X0.shape[0]
     beta = 1.0 if accumulate else 0.0

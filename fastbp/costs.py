@@ -111,7 +111,7 @@ def chunk_cost(rows, cost, arch, work):
 @jit
 def output_delta(rows, cost, arch, work):
     """BP1: Delta^L from A^L, Y0 and the cost, into the last layer's Delta block."""
-    layout, codes, slots, fs, fprimes = arch
+    layout, codes, functions = arch
     Z, A, D = output_blocks(rows, arch, work)
     Y0 = work[1]
     last = layout.shape[0] - 1
@@ -119,4 +119,4 @@ def output_delta(rows, cost, arch, work):
         for j in range(D.shape[1]):
             D[i, j] = A[i, j] - Y0[i, j]
     if cost == QUADRATIC:
-        multiply_by_fprime(D, Z, A, codes[last], fprimes[slots[last]])
+        multiply_by_fprime(D, Z, A, codes[last], functions[last, 1])

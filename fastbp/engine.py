@@ -29,7 +29,6 @@ from typing import Any, NamedTuple, Optional
 import numpy as np
 
 from . import steps
-from ._numba_options import quiet_numba_experimental
 from .backprop import gradient_sums
 from .checkpoint import read_checkpoint, write_checkpoint
 from .diagnostics import LearningMonitor
@@ -74,7 +73,7 @@ class KernelView(NamedTuple):
     """A network as the compiled kernels see it (see fastbp.layout for the conventions)."""
     theta: np.ndarray   # the live flat parameters (weights and biases are views into it)
     layout: np.ndarray  # int64 (L, 5)
-    arch: tuple         # (layout, codes, slots, fs, fprimes)
+    arch: tuple         # (layout, codes, functions)
     x_scale: Any        # input_scale in the network's dtype
     cost_code: int
 
@@ -271,7 +270,6 @@ class Trainer:
                                   chunk_rows(net.sizes, net.dtype, self.chunk_size, batch_size))
             self.batch_size = batch_size
 
-    @quiet_numba_experimental()
     def run_epoch(self, X, Y, order, batch_size, batch_etas, regularization, epoch=0,
                   on_progress=None):
         """Run the mini-batches of one epoch in the given row order; return the sum of their costs.
@@ -354,7 +352,6 @@ class _Alone:
         return np.asarray(values, dtype=np.int64).reshape(1, -1)
 
 
-@quiet_numba_experimental()
 def fit(net, X, Y, settings, evaluation=None, comm=None, row_start=0, n=None):
     """Train ``net`` for settings.epochs epochs; return the history (also ``net.history_``).
 

@@ -4,12 +4,14 @@ Shared argument conventions of the compiled kernels (backprop.py, steps.py)
 ---------------------------------------------------------------------------
 theta : ndarray of shape (P,)
     All parameters, flat: layer l's W^l (n_out, n_in, row-major) then b^l.
-arch : tuple (layout, codes, slots, fs, fprimes)
+arch : tuple (layout, codes, functions)
     layout, int64 of shape (L, 5): per layer n_in, n_out, offset of W in theta,
     offset of b in theta, and the sum of n_out over the layers before it
     (:func:`parameter_layout`). codes, int64 of shape (L,): activation code
-    (activations.py). slots, int64 of shape (L,): for custom activations, the
-    index into fs/fprimes of the layer's compiled f and f'.
+    (activations.py). functions, int64 of shape (L, 2): for a custom
+    activation, the addresses of the layer's compiled f and f'
+    (activations.function_addresses), else 0. Arrays only, so that a call
+    from Python types its arguments in microseconds.
 work : tuple (X0, Y0, Zbuf, Abuf, Dbuf) (:func:`workspace`)
     X0 of shape (cmax, n_0), Y0 of shape (cmax, n_L): gathered input and
     target rows of one chunk. Zbuf, Abuf, Dbuf of shape (cmax * sum n_out,):

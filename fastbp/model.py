@@ -4,9 +4,7 @@ import math
 import numpy as np
 
 from . import engine, serialization
-from ._numba_options import quiet_numba_experimental
-from .activations import (ACTIVATIONS, CUSTOM, IDENTITY_CFUNC, MAX_CUSTOM_ACTIVATIONS, ONE_CFUNC, SOFTMAX,
-                          Activation, get_activation)
+from .activations import ACTIVATIONS, SOFTMAX, Activation, function_addresses, get_activation
 from .backprop import backward_pass, forward_outputs, forward_pass, gather_rows, gradient_sums
 from .costs import get_cost, output_delta
 from .layout import layer_biases, layer_rows, layer_weights, parameter_layout, workspace
@@ -133,20 +131,8 @@ class Network:
         self._bias_views = [layer_biases(self._theta, layout, l) for l in range(n_layers)]
 
     def _build_arch(self):
-        customs = []
-        slots = np.zeros(len(self.activations), dtype=np.int64)
-        for l, act in enumerate(self.activations):
-            if act.code == CUSTOM:
-                if act not in customs:
-                    customs.append(act)
-                slots[l] = customs.index(act)
-        if len(customs) > MAX_CUSTOM_ACTIVATIONS:
-            raise ValueError(f"activation: at most {MAX_CUSTOM_ACTIVATIONS} distinct custom "
-                             f"activations per network, found {len(customs)}")
-        fs = [c.f_compiled for c in customs] + [IDENTITY_CFUNC] * (MAX_CUSTOM_ACTIVATIONS - len(customs))
-        fps = [c.fprime_compiled for c in customs] + [ONE_CFUNC] * (MAX_CUSTOM_ACTIVATIONS - len(customs))
         codes = np.array([a.code for a in self.activations], dtype=np.int64)
-        self._arch = (self._layout, codes, slots, tuple(fs), tuple(fps))
+        self._arch = (self._layout, codes, function_addresses(self.activations))
 
     def initialize(self, init="default", seed=None):
         """Draw new parameters. See the class docstring for ``init`` and ``seed``."""
@@ -241,7 +227,6 @@ class Network:
             raise ValueError(f"{name}: expected a 2-D array of shape (n_samples, {self.sizes[0]})")
         return arr, single
 
-    @quiet_numba_experimental()
     def _forward(self, X, Y=None, chunk_size=None):
         n = X.shape[0]
         out = np.empty((n, self.sizes[-1]), self.dtype)
@@ -310,7 +295,6 @@ class Network:
                                            for W in self._weight_views))
 
     # -------------------------------------------------------------- gradients
-    @quiet_numba_experimental()
     def gradients(self, X, Y, chunk_size=None):
         """Mean over the rows of dC_x/db and dC_x/dW (backpropagation, no regularisation).
 
@@ -341,7 +325,6 @@ class Network:
         return ([layer_biases(G, self._layout, l).copy() for l in range(L)],
                 [layer_weights(G, self._layout, l).copy() for l in range(L)])
 
-    @quiet_numba_experimental()
     def trace(self, X, Y, deltas=True):
         """The per-layer z, a and delta of a batch, for study and for tests.
 

@@ -79,7 +79,7 @@ def minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, 
     finite=False with the step partly applied (the driver restores its
     snapshot).
     """
-    layout, codes, slots, fs, fprimes = arch
+    layout, codes, functions = arch
     X0, Y0, Zbuf, Abuf, Dbuf = work
     cmax = X0.shape[0]
     rows = stop - start
@@ -98,7 +98,7 @@ def minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, 
             D_below = layer_block(Dbuf, layout, l - 1, rows, cmax)
             gemm_nn(1.0, D, weights_of(theta, layout, l), 0.0, D_below)
             multiply_by_fprime(D_below, layer_block(Zbuf, layout, l - 1, rows, cmax), A_prev,
-                               codes[l - 1], fprimes[slots[l - 1]])
+                               codes[l - 1], functions[l - 1, 1])
         check += layer_step_from_deltas(l, rows, D, A_prev, theta, G, v1, v2, layout, rule,
                                         hyper, options, work)
     return total, check == 0.0

@@ -20,15 +20,6 @@ import fastbp  # noqa: E402
 from reference import ReferenceNetwork  # noqa: E402
 
 
-def pytest_configure(config):
-    # fastbp ignores this only while its own Network methods call kernels
-    # (custom activations use Numba's first-class functions on purpose); tests
-    # that call the kernels directly (test_kernels.py, ...) would show it on
-    # every call. tests/test_warnings.py resets the filters to check the scoping.
-    config.addinivalue_line(
-        "filterwarnings", "ignore::numba.core.errors.NumbaExperimentalFeatureWarning")
-
-
 def _softplus(z):
     return math.log1p(math.exp(z))
 
