@@ -1,0 +1,114 @@
+"""fastbp.engine: the one fit loop, its settings and its two ways of running an epoch.
+
+Network.fit and distributed.fit are adapters over engine.fit; these tests call
+the engine through its internal API (FitSettings, Trainer, fit, kernel_view).
+The per-step path with a communicator (gradient sums, Allreduce, update) must
+equal the compiled one-process drivers to rounding, for every optimizer rule.
+"""
+import dataclasses
+
+import numpy as np
+import pytest
+
+import fastbp
+from fastbp import engine
+from fastbp.engine import FitSettings, Trainer, kernel_view
+from fastbp.optimizers import SGD, Adam, Regularization
+
+pytestmark = pytest.mark.filterwarnings("ignore::fastbp.NotLearningWarning")
+
+
+class OneRank:
+    """A communicator of one rank that exchanges nothing: forces the per-step path."""
+    rank, size = 0, 1
+
+    def allreduce_sum_inplace(self, buf):
+        pass
+
+    def allgather_ints(self, values):
+        return np.asarray(values, dtype=np.int64).reshape(1, -1)
+
+    def bcast_inplace(self, buf, root=0):
+        pass
+
+
+def data(n=37, n_in=5, n_out=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, n_in)), rng.integers(0, n_out, n)
+
+
+RULES = {
+    "sgd": dict(eta=0.4),
+    "momentum-l2": dict(eta=0.3, lmbda=0.7, momentum=0.8),
+    "nesterov-l1": dict(eta=0.3, lmbda=0.4, momentum=0.6, nesterov=True, regularization="l1"),
+    "adam-warmup-l1": dict(eta=0.02, optimizer="adam", lr_schedule="cosine", warmup_epochs=1.0,
+                           lmbda=0.3, regularization="l1"),
+    "lars-step": dict(eta=0.3, momentum=0.9, lars=0.02, lr_schedule="step", decay_epochs=1,
+                      decay_factor=0.5),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+@pytest.mark.parametrize("batch_size,chunk_size", [(8, None), (8, 3)])
+def test_per_step_path_equals_the_compiled_drivers(rule, batch_size, chunk_size):
+    X, y = data()
+    options = dict(RULES[rule], seed=3, chunk_size=chunk_size)
+    eta = options.pop("eta")
+    nets = [fastbp.Network([5, 6, 3], cost="cross_entropy", seed=2) for _ in range(2)]
+    Y = np.eye(3)[y]
+    settings = FitSettings.checked(3, batch_size, eta, **options)
+    local = engine.fit(nets[0], X, Y, settings)
+    shared = engine.fit(nets[1], X, Y, settings, comm=OneRank(), n=X.shape[0])
+    np.testing.assert_allclose(kernel_view(nets[1]).theta, kernel_view(nets[0]).theta,
+                               rtol=0, atol=1e-10)
+    np.testing.assert_allclose(shared["train_cost"], local["train_cost"], rtol=1e-12)
+    assert shared["eta"] == local["eta"]
+
+
+def test_network_fit_is_engine_fit():
+    X, y = data()
+    a, b = (fastbp.Network([5, 4, 3], seed=1) for _ in range(2))
+    history = a.fit(X, y, 2, 5, 0.5, momentum=0.5, seed=7)
+    expected = engine.fit(b, X, np.eye(3)[y], FitSettings.checked(2, 5, 0.5, momentum=0.5, seed=7))
+    assert kernel_view(a).theta.tobytes() == kernel_view(b).theta.tobytes()
+    assert history["train_cost"] == expected["train_cost"]
+
+
+def test_settings_are_checked_and_frozen():
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        FitSettings.checked(1, 2, 0.1, momentun=0.9)
+    with pytest.raises(ValueError, match="eta"):
+        FitSettings.checked(1, 2, -0.1)
+    with pytest.raises(ValueError, match="decay_epochs"):
+        FitSettings.checked(1, 2, 0.1, lr_schedule="step")
+    settings = FitSettings.checked(1, 2, 0.1, nesterov=1)
+    assert settings.nesterov is True
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.eta = 1.0
+    hook = lambda *a: None  # noqa: E731
+    assert FitSettings.checked(1, 2, 0.1, callback=hook).as_dict()["callback"] is hook
+
+
+def test_trainer_run_epoch_steps_in_the_given_order():
+    X, y = data(12)
+    Y = np.eye(3)[y]
+    net = fastbp.Network([5, 3], seed=0)
+    twin = fastbp.Network([5, 3], seed=0)
+    order = np.arange(12, dtype=np.int64)[::-1].copy()
+    trainer = Trainer(net, SGD(), 4)
+    trainer.run_epoch(X, Y, order, 4, np.full(3, 0.5), Regularization())
+    for k in range(3):  # the same three steps, one mini-batch at a time
+        rows = order[4 * k:4 * k + 4]
+        gb, gw = twin.gradients(X[rows], Y[rows])
+        twin.weights = [W - 0.5 * g for W, g in zip(twin.weights, gw)]
+        twin.biases = [b - 0.5 * g for b, g in zip(twin.biases, gb)]
+    np.testing.assert_allclose(kernel_view(net).theta, kernel_view(twin).theta, atol=1e-12)
+
+
+def test_trainer_reuses_the_optimizer_state_only_when_asked_and_of_the_same_kind():
+    net = fastbp.Network([5, 3], seed=0)
+    first = Trainer(net, Adam(), 4)
+    first.state.step = 5.0
+    assert Trainer(net, Adam(), 4, reuse_state=True).state is first.state
+    assert Trainer(net, Adam(), 4).state.step == 0.0
+    assert Trainer(net, SGD(0.9), 4, reuse_state=True).state.spec == SGD(0.9)
