@@ -10,6 +10,12 @@ was there before), compared value for value.
 Each version k is ``Network(sizes, seed=k)`` saved with ``input_scale = k + 1``,
 so the file says which version it holds and the parent can rebuild it.
 
+The child prints ``saving k`` before and ``saved k`` after each save, so
+the parent knows whether its SIGKILL landed in the middle of a save. Only
+real kills are counted: the child was still running when the signal was
+sent and its exit status says SIGKILL ended it; a child that exited on its
+own is reported as a problem.
+
 A SIGKILL in the middle of a save can leave the temporary file
 ``.<name>.<random>.tmp`` behind (nothing can delete it: the process is
 gone); that is expected and reported. The target file itself is only ever
@@ -23,8 +29,8 @@ Usage::
 
 Prints one line per kill and a summary line::
 
-    kills: 20, intact loads: 20/20, previous version kept: 14, newer version: 6,
-    leftover temp files: 13, unexpected files: 0
+    kills: 20/20 (19 during a save), intact loads: 20/20, previous version kept: 14,
+    newer version: 6, leftover temp files: 13, unexpected files: 0
 """
 import argparse
 import os
@@ -51,8 +57,9 @@ while True:
     k += 1
     net.initialize(seed=k)
     net.input_scale = float(k + 1)
+    print("saving", k, flush=True)
     net.save(path)
-    print(k, flush=True)
+    print("saved", k, flush=True)
 """
 
 
@@ -87,7 +94,15 @@ def check_file(path, sizes):
 
 
 def run(kills=20, sizes=DEFAULT_SIZES, folder=None, seed=0, verbose=True, python=None):
-    """Kill a saving child ``kills`` times; return a dict summary (see the module docstring)."""
+    """Kill a saving child ``kills`` times; return a dict summary (see the module docstring).
+
+    Summary: ``attempts`` (children started), ``kills`` (those really ended by
+    SIGKILL while running), ``during_save`` (kills that landed between a
+    ``saving k`` and its ``saved k``), ``intact`` (loads that gave a complete,
+    expected version after a kill), ``previous_kept``, ``newer``,
+    ``leftovers``, ``unexpected_files``, ``problems`` (one line each),
+    ``file_mb`` and ``line`` (the summary line).
+    """
     rng = random.Random(seed)
     python = python or sys.executable
     own = folder is None
@@ -105,21 +120,30 @@ def run(kills=20, sizes=DEFAULT_SIZES, folder=None, seed=0, verbose=True, python
         print(f"network {list(sizes)}: {size_mb:.1f} MB of JSON, one save takes about "
               f"{save_seconds:.2f} s; killing the saving child {kills} times", flush=True)
 
-    summary = {"kills": 0, "intact": 0, "previous_kept": 0, "newer": 0, "leftovers": 0,
-               "unexpected_files": 0, "problems": [], "file_mb": size_mb}
+    summary = {"attempts": 0, "kills": 0, "during_save": 0, "intact": 0, "previous_kept": 0,
+               "newer": 0, "leftovers": 0, "unexpected_files": 0, "problems": [],
+               "file_mb": size_mb}
     current = 0  # the version the file held before this round
     for i in range(kills):
         child = subprocess.Popen([python, "-c", _CHILD, path, ",".join(map(str, sizes)),
                                   str(current)], stdout=subprocess.PIPE, text=True)
         if child.stdout.readline().strip() != "ready":
             raise RuntimeError("the child did not start")
+        summary["attempts"] += 1
         delay = rng.uniform(0.0, 2.0 * save_seconds)
         time.sleep(delay)
-        child.send_signal(signal.SIGKILL)
+        alive = child.poll() is None
+        if alive:
+            child.send_signal(signal.SIGKILL)
         child.wait()
-        saved = [int(line) for line in child.stdout.read().split()]
+        lines = child.stdout.read().splitlines()
         child.stdout.close()
-        summary["kills"] += 1
+        saved = [int(line.split()[1]) for line in lines if line.startswith("saved ")]
+        # a kill counts only if the child was running and SIGKILL is what ended it
+        killed = alive and child.returncode == -signal.SIGKILL
+        in_save = killed and bool(lines) and lines[-1].startswith("saving ")
+        summary["kills"] += killed
+        summary["during_save"] += in_save
 
         names = sorted(os.listdir(folder))
         leftovers = [n for n in names if leftover_pattern.match(n)]
@@ -128,6 +152,9 @@ def run(kills=20, sizes=DEFAULT_SIZES, folder=None, seed=0, verbose=True, python
         newest_complete = saved[-1] if saved else current
         if problem is None and not (current <= k <= newest_complete + 1):
             problem = f"version {k}, expected one from {current} to {newest_complete + 1}"
+        if not killed:
+            problem = (f"the child was not killed by SIGKILL (exit status {child.returncode})"
+                       + (f"; {problem}" if problem else ""))
         if problem is None:
             summary["intact"] += 1
             summary["previous_kept" if k == current else "newer"] += 1
@@ -136,8 +163,9 @@ def run(kills=20, sizes=DEFAULT_SIZES, folder=None, seed=0, verbose=True, python
         summary["leftovers"] += len(leftovers)
         summary["unexpected_files"] += len(unexpected)
         if verbose:
-            print(f"kill {i + 1:>2} after {delay:5.2f} s (child had completed {len(saved)} "
-                  f"save(s)): file holds version {k} "
+            when = "during a save" if in_save else "between saves" if killed else "no kill"
+            print(f"kill {i + 1:>2} after {delay:5.2f} s, {when} (child had completed "
+                  f"{len(saved)} save(s)): file holds version {k} "
                   f"({'intact' if problem is None else 'BROKEN: ' + problem}), "
                   f"leftover temp files {leftovers or 'none'}"
                   + (f", UNEXPECTED {unexpected}" if unexpected else ""), flush=True)
@@ -149,7 +177,8 @@ def run(kills=20, sizes=DEFAULT_SIZES, folder=None, seed=0, verbose=True, python
         for n in os.listdir(folder):
             os.unlink(os.path.join(folder, n))
         os.rmdir(folder)
-    line = (f"kills: {summary['kills']}, intact loads: {summary['intact']}/{summary['kills']}, "
+    line = (f"kills: {summary['kills']}/{summary['attempts']} ({summary['during_save']} during "
+            f"a save), intact loads: {summary['intact']}/{summary['kills']}, "
             f"previous version kept: {summary['previous_kept']}, newer version: "
             f"{summary['newer']}, leftover temp files: {summary['leftovers']}, "
             f"unexpected files: {summary['unexpected_files']}")
@@ -168,7 +197,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     summary = run(args.kills, sizes, args.folder, args.seed)
-    ok = summary["intact"] == summary["kills"] and summary["unexpected_files"] == 0
+    ok = (summary["kills"] == summary["attempts"] and summary["intact"] == summary["kills"]
+          and summary["unexpected_files"] == 0)
     return 0 if ok else 1
 
 

@@ -11,9 +11,7 @@ C-contiguous float64 copy of the data.
 
 The cases run in a child process, each announced before it starts; if the
 child dies from a signal, the case it was running is recorded as crashed and
-the remaining ones run in a new child. The known-unsafe cases (xfail) run
-each in a child of its own: memory they corrupt without crashing at once
-could otherwise make a later case fail.
+the remaining ones run in a new child.
 
 The end of the file checks that ``kill -9`` in the middle of a save leaves
 the previous model file intact (a short run of benchmarks/kill_during_save.py).
@@ -27,7 +25,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -41,10 +41,10 @@ ROOT = HERE.parents[1]
 CASES = {}
 
 
-def case(*allowed, xfail=None):
+def case(*allowed):
     """Register a case; ``allowed``: outcomes that pass ("ok" or exception class names)."""
     def register(fn):
-        CASES[fn.__name__] = (fn, set(allowed), xfail)
+        CASES[fn.__name__] = (fn, set(allowed))
         return fn
     return register
 
@@ -338,16 +338,6 @@ def eta_so_large_that_training_diverges():
 
 # ----------------------------------------------------------------------------- mutation during fit
 
-FIX_HOLD_VIEW = None  # fixed; the defect it described: _FIXED_HOLD_VIEW
-_FIXED_HOLD_VIEW = ("model.py Network.fit keeps the user's own X (and Y, evaluation data) "
-                 "object when no conversion is needed, so a callback that changes "
-                 "X.shape or X.dtype in place (legal NumPy on a contiguous array) changes "
-                 "what the kernel reads in the next epoch: it trains on overlapping rows "
-                 "or raw bytes, silently, and the retyped case has killed the process with "
-                 "SIGSEGV in some runs. Fix: after validation take private views, X = X.view() "
-                 "(zero-copy; a view's shape and dtype cannot be changed through the "
-                 "user's object)")
-
 
 def _fit_with_callback(mutate):
     X, y, Y = data()
@@ -364,14 +354,14 @@ def _fit_with_callback(mutate):
     np.testing.assert_array_equal(a.get_parameters(), b.get_parameters())
 
 
-@case("ok", "ValueError", xfail=FIX_HOLD_VIEW)
+@case("ok", "ValueError")
 def x_reshaped_by_a_callback_during_fit():
     def reshape(Xa):
         Xa.shape = (26, 2)
     _fit_with_callback(reshape)
 
 
-@case("ok", "ValueError", xfail=FIX_HOLD_VIEW)
+@case("ok", "ValueError")
 def x_retyped_by_a_callback_during_fit():
     def retype(Xa):
         Xa.dtype = np.uint8
@@ -421,17 +411,6 @@ def two_networks_trained_in_two_threads():
 
 # ------------------------------------------------------------------------ user functions and files
 
-FIX_SWALLOWED = None  # fixed; the defect it described: _FIXED_SWALLOWED
-_FIXED_SWALLOWED = ("activations.py: an exception inside a custom f (here a ZeroDivisionError "
-                 "for z > 3) is swallowed by Numba's cfunc wrapper ('Exception ignored in "
-                 "CPUContext' on stderr) and a meaningless number is used: feedforward "
-                 "returns it and fit trains on it, silently; in most runs here the process "
-                 "then dies with SIGSEGV (probably: reporting the exception needs the GIL, "
-                 "which the nogil kernels do not hold). Fix: compile the user's f and "
-                 "fprime with error_model='numpy' as the kernels are (division by zero gives "
-                 "inf/NaN, no exception), through a wrapper that returns NaN on any other "
-                 "exception, so the output is NaN and fit stops with DivergenceError")
-
 
 def _breaks_above_3(z):
     if z > 3.0:
@@ -443,7 +422,7 @@ def _one(z):
     return 1.0
 
 
-@case("DivergenceError", "ValueError", xfail=FIX_SWALLOWED)
+@case("DivergenceError", "ValueError")
 def custom_activation_raising_inside_the_kernel():
     act = fastbp.Activation("breaks", _breaks_above_3, _one, check=False)
     a = fastbp.Network([2, 3, 1], activation=act, output_activation="sigmoid", seed=0)
@@ -476,19 +455,12 @@ def _resume(change):
         a.fit(X, Y, 4, 5, 0.5, momentum=0.5, seed=0, checkpoint=path, resume=True)
 
 
-FIX_CHECKPOINT_META = None  # fixed; the defect it described: _FIXED_CHECKPOINT_META
-_FIXED_CHECKPOINT_META = ("checkpoint.py read_checkpoint does not check epochs_done, step, "
-                       "history or v1/v2 values: fit resumes from a tampered file; fix: "
-                       "epochs_done an int in [0, epochs], step finite >= 0, v1/v2 finite "
-                       "and of the network's dtype, history a dict of lists of numbers")
-
-
-@case("ValueError", xfail=FIX_CHECKPOINT_META)
+@case("ValueError")
 def checkpoint_with_negative_epochs_done():
     _resume(lambda arrays, meta: meta.update(epochs_done=-5))
 
 
-@case("ValueError", xfail=FIX_CHECKPOINT_META)
+@case("ValueError")
 def checkpoint_with_nan_momentum():
     _resume(lambda arrays, meta: arrays.update(v1=np.full_like(arrays["v1"], np.nan)))
 
@@ -527,7 +499,7 @@ def child_main(names):
     import warnings
     warnings.simplefilter("ignore")
     for name in names:
-        fn, allowed, xfail = CASES[name]
+        fn, allowed = CASES[name]
         print(f"@start {name}", flush=True)
         try:
             fn()
@@ -540,12 +512,16 @@ def child_main(names):
               flush=True)
 
 
-def run_children(names, timeout=600):
-    """Run cases in child processes, a new child after each one that dies; return results."""
+def run_children(names, timeout=600, child=None):
+    """Run cases in child processes, a new child after each one that dies; return results.
+
+    ``child``: the command that runs the named cases (default: this file with --child).
+    """
+    child = child or [sys.executable, str(HERE), "--child"]
     results = {}
     remaining = list(names)
     while remaining:
-        proc = subprocess.run([sys.executable, str(HERE), "--child", *remaining],
+        proc = subprocess.run([*child, *remaining],
                               capture_output=True, text=True, timeout=timeout, cwd=ROOT)
         started = None
         for line in proc.stdout.splitlines():
@@ -569,13 +545,8 @@ def run_children(names, timeout=600):
 
 
 def run_all():
-    """Every case: the safe ones in a shared child, each xfail case in its own."""
-    safe = [name for name, (fn, allowed, xfail) in CASES.items() if not xfail]
-    results = run_children(safe)
-    for name in CASES:
-        if name not in results:
-            results.update(run_children([name]))
-    return results
+    """Every case, in a shared child (a new one after each crash)."""
+    return run_children(list(CASES))
 
 
 @pytest.fixture(scope="module")
@@ -583,16 +554,8 @@ def child_results():
     return run_all()
 
 
-def _params():
-    out = []
-    for name, (fn, allowed, xfail) in CASES.items():
-        marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
-        out.append(pytest.param(name, id=name, marks=marks))
-    return out
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", list(CASES))
 def test_no_crash_and_the_documented_outcome(name, child_results):
     result = child_results[name]
     allowed = CASES[name][1]
@@ -602,13 +565,24 @@ def test_no_crash_and_the_documented_outcome(name, child_results):
         f"{name}: expected {sorted(allowed)}, got {result['outcome']}: {result['message']}"
 
 
+_FAKE_CHILD = """
+import json, os, signal, sys
+for name in sys.argv[1:]:
+    print("@start " + name, flush=True)
+    if name == "boom":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    print("@result " + json.dumps({"case": name, "outcome": "ok", "message": ""}), flush=True)
+"""
+
+
 @pytest.mark.slow
 def test_a_crash_in_the_child_is_detected(tmp_path):
     """The harness itself: a child killed by a signal is reported as crashed, not passed."""
-    code = ("import os, signal, sys; print('@start boom', flush=True); "
-            "os.kill(os.getpid(), signal.SIGSEGV)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == -signal.SIGSEGV
+    results = run_children(["before", "boom", "after"], timeout=60,
+                           child=[sys.executable, "-c", _FAKE_CHILD])
+    assert results["boom"]["outcome"] == f"signal {int(signal.SIGSEGV)} (SIGSEGV)"
+    assert results["before"]["outcome"] == "ok"
+    assert results["after"]["outcome"] == "ok"  # run again in a new child after the crash
 
 
 # ------------------------------------------------------------------------------------- atomic save
@@ -626,7 +600,9 @@ def _load_benchmark():
 def test_kill_9_during_save_leaves_the_previous_file_intact(tmp_path):
     bench = _load_benchmark()
     summary = bench.run(kills=4, sizes=(784, 96, 10), folder=tmp_path, seed=1, verbose=False)
-    assert summary["kills"] == 4
+    # every child was running when SIGKILL came, and the signal is what ended it
+    assert summary["attempts"] == 4 and summary["kills"] == 4, summary["problems"]
+    assert summary["during_save"] >= 1, summary  # at least one save was really interrupted
     assert summary["intact"] == 4, summary["problems"]
     assert summary["unexpected_files"] == 0
     # the check can fail: a file cut short is caught
@@ -635,6 +611,34 @@ def test_kill_9_during_save_leaves_the_previous_file_intact(tmp_path):
     path.write_text(text[:len(text) // 2])
     k, problem = bench.check_file(path, (784, 96, 10))
     assert problem is not None and "load failed" in problem
+
+
+@pytest.mark.slow
+def test_kill_during_save_counts_only_real_kills(tmp_path, monkeypatch):
+    """A child that exits on its own, before the SIGKILL, is a problem and not a kill."""
+    bench = _load_benchmark()
+    fake_python = tmp_path / "fake_python"
+    fake_python.write_text("#!/bin/sh\necho ready\nexit 3\n")
+    fake_python.chmod(0o755)
+    children = []
+
+    def popen(*args, **kwargs):
+        children.append(subprocess.Popen(*args, **kwargs))
+        return children[-1]
+
+    # the "delay" before the kill lasts until the child has exited
+    monkeypatch.setattr(bench, "subprocess", SimpleNamespace(Popen=popen, PIPE=subprocess.PIPE))
+    monkeypatch.setattr(bench, "time", SimpleNamespace(perf_counter=time.perf_counter,
+                                                       sleep=lambda s: children[-1].wait()))
+    folder = tmp_path / "work"
+    folder.mkdir()
+    summary = bench.run(kills=2, sizes=(4, 3), folder=folder, seed=0, verbose=False,
+                        python=str(fake_python))
+    assert [c.returncode for c in children] == [3, 3]
+    assert summary["attempts"] == 2
+    assert summary["kills"] == 0 and summary["during_save"] == 0 and summary["intact"] == 0
+    assert len(summary["problems"]) == 2
+    assert all("not killed by SIGKILL (exit status 3)" in p for p in summary["problems"])
 
 
 def test_save_keeps_the_mode_of_the_file_it_replaces(tmp_path):

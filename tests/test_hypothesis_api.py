@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -254,15 +254,16 @@ def test_assigning_random_arrays_to_parameters(data):
     which = data.draw(st.sampled_from(["weights", "biases"]))
     shape = (net.sizes[l + 1], net.sizes[l]) if which == "weights" else (net.sizes[l + 1],)
     value = data.draw(arrays_near(shape))
+    overflows = False  # finite values that become inf in the network's dtype
     if value.dtype.kind in "fiub" and np.all(np.isfinite(value)):
         with np.errstate(over="ignore"):
-            # Known bug, an xfail in test_validation.py (FIX_CAST): finite float64 values
-            # beyond float32's range are stored as inf. Remove this once fixed.
-            assume(np.all(np.isfinite(value.astype(net.dtype))))
+            overflows = not np.all(np.isfinite(value.astype(net.dtype)))
     snap = snapshot(value)
     theta = net.get_parameters()
     _, exc = call(getattr(net, which).__setitem__, l, value)
     assert unchanged(value, snap)
+    if overflows:
+        assert isinstance(exc, ValueError), "values beyond the network's dtype were accepted"
     if exc is None:
         stored = getattr(net, which)[l]
         np.testing.assert_array_equal(stored, np.asarray(value).astype(net.dtype).reshape(
