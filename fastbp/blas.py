@@ -306,11 +306,6 @@ def gemm(trans_a, trans_b, alpha, A, B, beta, C):
     if trans_a and not trans_b and k <= FEW_ROWS:
         _gemm_tn_short(alpha, A, B, beta, C)
         return
-    if k == 0:
-        for i in range(m):
-            for j in range(n):
-                C[i, j] = beta * C[i, j] if beta != 0.0 else 0.0
-        return
     _xgemm(_by_reference(np.uint8(_T if trans_b else _N)),
            _by_reference(np.uint8(_T if trans_a else _N)),
            _by_reference(np.int32(n)), _by_reference(np.int32(m)), _by_reference(np.int32(k)),

@@ -26,12 +26,24 @@ LOG_LIKELIHOOD = 2
 
 
 class Cost:
-    """A built-in cost: its name, kernel code and the output activation it needs."""
+    """A built-in cost: its name, kernel code, the output activation it needs and its targets' range."""
 
-    def __init__(self, name, code, required_output):
+    def __init__(self, name, code, required_output, target_range=None):
         self.name = name
         self.code = code
         self.required_output = required_output
+        self.target_range = target_range  # (low, high) every target value must lie in, or None
+
+    def check_targets(self, Y, name="Y"):
+        """ValueError when a target lies outside the cost's range (cross-entropy: [0, 1], ...)."""
+        if self.target_range is None or Y.size == 0:
+            return Y
+        low, high = self.target_range
+        if not (Y.min() >= low and Y.max() <= high):
+            bound = f"[{low}, {high}]" if high != math.inf else f">= {low}"
+            raise ValueError(f"{name}: the {self.name} cost needs targets {bound} (probabilities); "
+                             f"found values in [{Y.min():g}, {Y.max():g}]")
+        return Y
 
     def __repr__(self):
         return f"<cost {self.name!r}>"
@@ -41,8 +53,8 @@ class Cost:
 #: is defined with (None: any element-wise activation).
 COSTS = {
     "quadratic": Cost("quadratic", QUADRATIC, None),
-    "cross_entropy": Cost("cross_entropy", CROSS_ENTROPY, "sigmoid"),
-    "log_likelihood": Cost("log_likelihood", LOG_LIKELIHOOD, "softmax"),
+    "cross_entropy": Cost("cross_entropy", CROSS_ENTROPY, "sigmoid", (0.0, 1.0)),
+    "log_likelihood": Cost("log_likelihood", LOG_LIKELIHOOD, "softmax", (0.0, math.inf)),
 }
 COST_ALIASES = {"QuadraticCost": "quadratic", "CrossEntropyCost": "cross_entropy",
                 "log_loss": "log_likelihood", "mse": "quadratic"}

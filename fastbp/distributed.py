@@ -64,7 +64,7 @@ import numpy as np
 
 from . import engine
 from .engine import FitSettings, local_batches
-from .validation import check_int, check_targets
+from .validation import check_int
 
 __all__ = ["Communicator", "SingleProcess", "MPICommunicator", "get_communicator", "shard_rows",
            "shard_offsets", "local_batches", "fit"]
@@ -359,7 +359,7 @@ def fit(net, X_shard, Y_shard, epochs, batch_size, eta, lmbda=0.0, momentum=0.0,
     try:
         X, _ = net._inputs(X_shard, "X_shard", allow_single=False)
         n_local = X.shape[0]
-        Y = check_targets(Y_shard, n_local, net.sizes[-1], net.dtype, "Y_shard")
+        Y = net._targets(Y_shard, n_local, "Y_shard")
         if seed is not None and not isinstance(seed, np.random.Generator):
             seed = check_int(seed, "seed", minimum=0)
         settings = FitSettings.checked(epochs, batch_size, eta, lmbda=lmbda, momentum=momentum,

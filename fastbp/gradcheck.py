@@ -1,7 +1,7 @@
 """Central-difference check of backpropagation's gradients."""
 import numpy as np
 
-from .validation import check_float, check_int, check_nonempty, check_seed, check_targets
+from .validation import check_float, check_int, check_nonempty, check_seed
 
 #: Unit roundoff of each dtype (half the machine epsilon).
 _ROUNDOFF = {np.dtype(np.float64): 2.0 ** -53, np.dtype(np.float32): 2.0 ** -24}
@@ -66,7 +66,7 @@ def gradcheck(net, X, Y, eps=None, max_parameters=None, seed=0):
         raise TypeError(f"net: expected a fastbp.Network, found {type(net).__name__}")
     X, _ = net._inputs(X, allow_single=False)
     check_nonempty(X.shape[0])
-    Y = check_targets(Y, X.shape[0], net.sizes[-1], net.dtype)
+    Y = net._targets(Y, X.shape[0])
     if eps is None:
         eps = 1e-6 if net.dtype == np.float64 else 1e-2
     eps = check_float(eps, "eps", minimum=0.0, strict_min=True)

@@ -214,6 +214,11 @@ class Network:
         """Chunk buffers (layout.workspace) for chunks of at most ``rows`` rows."""
         return workspace(self.sizes, self.dtype, rows)
 
+    def _targets(self, Y, n, name="Y"):
+        """Y checked (validation.check_targets, labels one-hot encoded) and in the cost's range."""
+        return self.cost_function.check_targets(
+            check_targets(Y, n, self.sizes[-1], self.dtype, name), name)
+
     @property
     def _x_scale(self):
         return self.dtype.type(self.input_scale)
@@ -280,7 +285,7 @@ class Network:
         """
         X, _ = self._inputs(X, allow_single=False)
         check_nonempty(X.shape[0])
-        Y = check_targets(Y, X.shape[0], self.sizes[-1], self.dtype)
+        Y = self._targets(Y, X.shape[0])
         lmbda = check_float(lmbda, "lmbda", minimum=0.0)
         self._check_parameters()
         _, total = self._forward(X, Y, chunk_size)
@@ -314,7 +319,7 @@ class Network:
         X, _ = self._inputs(X, allow_single=False)
         n = X.shape[0]
         check_nonempty(n)
-        Y = check_targets(Y, n, self.sizes[-1], self.dtype)
+        Y = self._targets(Y, n)
         self._check_parameters()
         G = np.empty_like(self._theta)
         work = self._workspace(self._chunk_rows(chunk_size, n))
@@ -347,7 +352,7 @@ class Network:
         X, _ = self._inputs(X, allow_single=False)
         n = X.shape[0]
         check_nonempty(n)
-        Y = check_targets(Y, n, self.sizes[-1], self.dtype)
+        Y = self._targets(Y, n)
         self._check_parameters()
         work = self._workspace(n)
         gather_rows(X, Y, np.arange(n, dtype=np.int64), 0, n, self._x_scale, work)
@@ -457,7 +462,7 @@ class Network:
         X, _ = self._inputs(X, allow_single=False)
         n = X.shape[0]
         check_nonempty(n)
-        Y = check_targets(Y, n, self.sizes[-1], self.dtype)
+        Y = self._targets(Y, n)
         settings = engine.FitSettings.checked(
             epochs, batch_size, eta, lmbda=lmbda, momentum=momentum, shuffle=shuffle, seed=seed,
             regularization=regularization, nesterov=nesterov, chunk_size=chunk_size,
@@ -482,8 +487,7 @@ class Network:
         Xe, _ = self._inputs(evaluation_data[0], "evaluation_data[0]", allow_single=False)
         if not allow_empty:
             check_nonempty(Xe.shape[0], "evaluation_data[0]")
-        Ye = check_targets(evaluation_data[1], Xe.shape[0], self.sizes[-1], self.dtype,
-                           "evaluation_data[1]")
+        Ye = self._targets(evaluation_data[1], Xe.shape[0], "evaluation_data[1]")
         return Xe.view(), Ye.view(), np.argmax(Ye, axis=1)
 
     # ---------------------------------------------------------------- files

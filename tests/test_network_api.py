@@ -460,3 +460,23 @@ def test_invalid_inputs_to_inference(small_data):
         net.gradients(X, Y[:5])
     with pytest.raises(ValueError, match="X"):
         net.gradients(X[0], Y[0])  # gradients need a 2-D batch
+
+
+@pytest.mark.parametrize("cost,output,bad", [("cross_entropy", "sigmoid", 7.0),
+                                             ("cross_entropy", "sigmoid", -0.5),
+                                             ("log_likelihood", "softmax", -1.0)])
+def test_targets_outside_the_costs_range_are_refused(cost, output, bad):
+    net = fastbp.Network([2, 2], cost=cost, output_activation=output, seed=0)
+    X = np.zeros((3, 2))
+    Y = np.full((3, 2), 0.5)
+    Y[1, 0] = bad
+    for call in (lambda: net.cost(X, Y), lambda: net.gradients(X, Y),
+                 lambda: net.fit(X, Y, 1, 2, 0.1), lambda: net.trace(X, Y)):
+        with pytest.raises(ValueError, match=f"the {cost} cost needs targets"):
+            call()
+    assert net.cost(X, np.clip(Y, 0.0, 1.0)) >= 0.0
+
+
+def test_the_quadratic_cost_takes_any_real_target():
+    net = fastbp.Network([2, 2], activation="linear", seed=0)
+    assert net.cost(np.zeros((1, 2)), np.array([[7.0, -3.0]])) > 0.0
