@@ -13,6 +13,8 @@ import os
 import numpy as np
 
 import fastbp
+from fastbp.datasets import IDX_FILES
+from fastbp.validation import one_hot
 
 # The three configurations of issue 4: one table, in numpy_peer.py (NumPy only), shared
 # with compare_peers.py.
@@ -27,10 +29,10 @@ DTYPES = ["float32", "float64"]
 
 #: Where the Fashion-MNIST IDX files live on the project's machines.
 FASHION_MNIST_DIR = os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
-_FASHION_FILES = {
-    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
-}
+#: split -> (images file, labels file), gzipped.
+_FASHION_FILES = {split: tuple(IDX_FILES[f"{split}_{kind}"] + ".gz"
+                               for kind in ("images", "labels"))
+                  for split in ("train", "test")}
 
 N_INPUTS = 784
 N_CLASSES = 10
@@ -44,13 +46,6 @@ class Benchmark:
     # A benchmark's setup builds data and loads compiled kernels from Numba's
     # cache (or compiles them, the first time on a machine): allow for that.
     timeout = 300
-
-
-def one_hot(labels, n_classes, dtype):
-    """Rows e_y of shape (n, n_classes) in ``dtype`` for integer ``labels`` of shape (n,)."""
-    Y = np.zeros((labels.shape[0], n_classes), dtype=dtype)
-    Y[np.arange(labels.shape[0]), labels] = 1
-    return Y
 
 
 @functools.lru_cache(maxsize=None)

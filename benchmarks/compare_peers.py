@@ -78,8 +78,6 @@ PEERS = ["numpy", "torch", "jax", "sklearn"]
 REQUIRES = {"fastbp": ["fastbp"], "numpy": ["numpy"], "torch": ["torch"],
             "jax": ["jax", "jaxlib"], "sklearn": ["sklearn"]}
 FASHION_MNIST_DIR = os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
-FASHION_FILES = {"x_train": "train-images-idx3-ubyte.gz", "y_train": "train-labels-idx1-ubyte.gz",
-                 "x_test": "t10k-images-idx3-ubyte.gz", "y_test": "t10k-labels-idx1-ubyte.gz"}
 MATMUL_N = 2048
 
 
@@ -159,11 +157,15 @@ def git_commit():
 
 def load_data(n_rows, n_test, seed):
     """uint8 images (n, 784) and int64 labels: Fashion-MNIST, or synthetic of its shape."""
-    if all(os.path.exists(os.path.join(FASHION_MNIST_DIR, f)) for f in FASHION_FILES.values()):
-        from fastbp.idx import read_idx
-        d = {k: read_idx(os.path.join(FASHION_MNIST_DIR, f)) for k, f in FASHION_FILES.items()}
-        d = {"x_train": d["x_train"].reshape(-1, 784), "y_train": d["y_train"].astype(np.int64),
-             "x_test": d["x_test"].reshape(-1, 784), "y_test": d["y_test"].astype(np.int64)}
+    try:  # fastbp.datasets knows the IDX file names and checks the files
+        from fastbp.datasets import load_idx_folder
+        arrays = load_idx_folder(FASHION_MNIST_DIR)  # uint8 (n, 784) pixels, int64 labels
+    except FileNotFoundError:
+        arrays, missing = None, "Fashion-MNIST not found in %s" % FASHION_MNIST_DIR
+    except ImportError as exc:
+        arrays, missing = None, "fastbp, which reads the IDX files, not importable: %s" % exc
+    if arrays is not None:
+        d = dict(zip(("x_train", "y_train", "x_test", "y_test"), arrays))
         source = "Fashion-MNIST"
     else:
         # Faint class prototypes plus noise, half the pixels 0 (as benchmarks/common.py).
@@ -175,7 +177,7 @@ def load_data(n_rows, n_test, seed):
             x = np.clip(protos[y] + rng.random((n, 784)) - 0.5, 0.0, 1.0)
             d["x_" + split] = np.round(x * 255).astype(np.uint8)
             d["y_" + split] = y
-        source = "synthetic (Fashion-MNIST not found in %s)" % FASHION_MNIST_DIR
+        source = "synthetic (%s)" % missing
     if n_rows is not None:
         if n_rows > d["x_train"].shape[0]:
             raise SystemExit(f"--rows: the training set has {d['x_train'].shape[0]} rows")

@@ -46,7 +46,7 @@ from .activations import ACTIVATIONS
 from .costs import COSTS
 from .exceptions import DivergenceError
 from .schedules import SCHEDULES
-from .validation import check_choice, check_float, check_int
+from .validation import MAX_WIDTH, check_bool, check_choice, check_float, check_int
 
 #: The book's chapter 1 run (network.py): these are ``fastbp train``'s defaults.
 BOOK_CHAPTER1 = dict(hidden=30, activation="sigmoid", cost="quadratic", epochs=30,
@@ -121,67 +121,56 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 # ------------------------------------------------------------ argument types
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {value}")
-    return value
-
-
-def _number(minimum, strict):
-    def convert(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
-        if not np.isfinite(value) or (value <= minimum if strict else value < minimum):
-            op = ">" if strict else ">="
-            raise argparse.ArgumentTypeError(f"expected a finite number {op} {minimum:g}, "
-                                             f"found {text!r}")
-        return value
-    return convert
-
-
-def _checked(parse, check, **bounds):
+# argparse ``type=`` adapters: the text is parsed here, every check on the value is
+# fastbp.validation's, and its TypeError/ValueError becomes argparse's error.
+def _checked(parse, check, expected=None, **bounds):
     """An argparse type: ``parse(text)``, then fastbp.validation's ``check`` with ``bounds``.
 
     The messages are the validation module's, less the argument name that
-    argparse puts in front ("argument --momentum: expected a number < 1.0, found 1.5").
+    argparse puts in front ("argument --momentum: expected a number < 1.0, found 1.5");
+    ``expected`` (e.g. "a positive integer") replaces what they say is expected.
     """
     def convert(text):
         try:
             value = parse(text)
         except (ValueError, OverflowError):
-            kind = "an integer" if parse is int else "a number"
+            kind = expected or ("an integer" if parse is int else "a number")
             raise argparse.ArgumentTypeError(f"expected {kind}, found {text!r}") from None
         try:
             return check(value, "value", **bounds)
         except (TypeError, ValueError) as exc:
-            raise argparse.ArgumentTypeError(str(exc).removeprefix("value: ")) from None
+            message = f"expected {expected}, found {value}" if expected else \
+                str(exc).removeprefix("value: ")
+            raise argparse.ArgumentTypeError(message) from None
     convert.__name__ = check.__name__  # argparse names the type in "invalid ... value"
     return convert
 
 
 def _int_list(text):
+    """--sizes: comma-separated layer widths, each checked as Network's sizes are."""
     try:
         values = [int(part) for part in text.replace(" ", "").split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated layer widths such as 784,30,10 or 30, found {text!r}"
         ) from None
-    if any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"layer widths must be positive, found {text!r}")
-    return values
+    try:
+        return [check_int(v, f"sizes[{i}]", minimum=1, maximum=MAX_WIDTH)
+                for i, v in enumerate(values)]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+_positive_int = _checked(int, check_int, minimum=1, maximum=None, expected="a positive integer")
 _seed = _checked(int, check_int, minimum=0)
 _unit_interval = _checked(float, check_float, minimum=0.0, maximum=1.0, strict_max=True)
 _non_negative = _checked(float, check_float, minimum=0.0)
 _positive = _checked(float, check_float, minimum=0.0, strict_min=True)
 _count = _checked(int, check_int, minimum=1)
+# --eta and --lmbda keep the wording their messages have always had.
+_eta = _checked(float, check_float, minimum=0.0, strict_min=True,
+                expected="a finite number > 0")
+_lmbda = _checked(float, check_float, minimum=0.0, expected="a finite number >= 0")
 
 
 TRAIN_EPILOG = """\
@@ -250,9 +239,9 @@ def _add_train_arguments(t, data_help):
     g = t.add_argument_group("training (network2.py's mini-batch SGD)")
     _train_option(g, "--epochs", type=_positive_int, metavar="N", help="epochs")
     _train_option(g, "--batch-size", type=_positive_int, metavar="N", help="mini-batch size")
-    _train_option(g, "--eta", type=_number(0.0, True), metavar="X",
+    _train_option(g, "--eta", type=_eta, metavar="X",
                   help="learning rate (the peak rate with a schedule or warmup)")
-    _train_option(g, "--lmbda", type=_number(0.0, False), metavar="X",
+    _train_option(g, "--lmbda", type=_lmbda, metavar="X",
                   help="regularisation parameter, scaled by 1/n as in network2.py")
     _train_option(g, "--regularization", choices=("l2", "l1"),
                   help="penalty that --lmbda weights: l2 (weight decay) or l1")
@@ -339,11 +328,10 @@ def build_parser():
                                 parser_class=_Parser)
     sub.required = True
 
+    idx_files = ", ".join(f"{name}[.gz]" for name in datasets.IDX_FILES.values())
     data_help = ("digits (scikit-learn's 8x8 digits, bundled, the default), fashion-mnist, "
-                 "mnist, or PATH: a folder holding the four IDX files "
-                 "(train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
-                 "t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]) or an .npz file "
-                 "with arrays X_train, y_train, X_test, y_test")
+                 f"mnist, or PATH: a folder holding the four IDX files ({idx_files}) or an "
+                 ".npz file with arrays X_train, y_train, X_test, y_test")
     t = sub.add_parser(
         "train", help="train a network and save it (defaults: the book's chapter 1 run)",
         formatter_class=_HelpFormatter, epilog=TRAIN_EPILOG,
@@ -547,12 +535,15 @@ def _check_option_value(key, value):
             return None
         raise ValueError("null is not allowed")
     if spec.get("action") is not None:  # a switch
-        if not isinstance(value, bool):
-            raise ValueError(f"expected true or false, found {value!r}")
-        return value
+        try:
+            return check_bool(value, "value")
+        except TypeError:  # JSON spells them true and false
+            raise ValueError(f"expected true or false, found {value!r}") from None
     if key == "sizes":
-        if not isinstance(value, list) or not all(type(v) is int for v in value) or not value:
+        if not isinstance(value, list) or not value:
             raise ValueError(f"expected a list of layer widths, found {value!r}")
+        for i, v in enumerate(value):
+            check_int(v, f"sizes[{i}]")  # then the flag's checks, on the text
         text = ",".join(map(str, value))
     elif key == "dataset":
         if not isinstance(value, str) or not value:

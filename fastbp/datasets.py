@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .idx import read_idx
+from .validation import check_float_dtype, check_int
 
 __all__ = ["DatasetNotFoundError", "IDX_FILES", "SOURCES", "cache_dir", "load_digits",
            "load_fashion_mnist", "load_idx_folder", "load_mnist", "load_npz", "locate",
@@ -53,33 +54,39 @@ IDX_FILES = {
     "test_labels": "t10k-labels-idx1-ubyte",
 }
 
-#: Download mirrors (tried in order) and SHA-256 sums of the official ``.gz`` files.
-#: Fashion-MNIST: the Zalando Research S3 bucket and GitHub repository.
-#: MNIST: yann.lecun.com often refuses downloads, so the copies that PyTorch and
-#: TensorFlow use come first (same bytes, same sums).
+
+def _sha256_of_files(**sums):
+    """{file name: SHA-256} of the official ``.gz`` files, from the sums by role of IDX_FILES."""
+    return {IDX_FILES[role] + ".gz": sha for role, sha in sums.items()}
+
+
+#: Download mirrors (tried in order) and SHA-256 sums of the official ``.gz`` files
+#: (keyed by file name). Fashion-MNIST: the Zalando Research S3 bucket and GitHub
+#: repository. MNIST: yann.lecun.com often refuses downloads, so the copies that
+#: PyTorch and TensorFlow use come first (same bytes, same sums).
 SOURCES = {
     "fashion-mnist": {
         "title": "Fashion-MNIST",
         "urls": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
                  "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
-        "sha256": {
-            "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-            "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-            "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-            "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-        },
+        "sha256": _sha256_of_files(
+            train_images="3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+            train_labels="a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+            test_images="346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+            test_labels="67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+        ),
     },
     "mnist": {
         "title": "MNIST",
         "urls": ("https://ossci-datasets.s3.amazonaws.com/mnist/",
                  "https://storage.googleapis.com/cvdf-datasets/mnist/",
                  "http://yann.lecun.com/exdb/mnist/"),
-        "sha256": {
-            "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-            "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-            "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-            "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-        },
+        "sha256": _sha256_of_files(
+            train_images="440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            train_labels="3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            test_images="8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            test_labels="f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        ),
     },
 }
 
@@ -225,21 +232,16 @@ def locate(name, path=None, download=True):
 
 
 # ------------------------------------------------------------------ reading
-def _as_features(images, dtype, scale, name):
-    """(n, ...) uint8 images -> (n, n_pixels) uint8, or floats of ``dtype`` in [0, 1]."""
+def _as_features(images, dtype, scale):
+    """(n, ...) uint8 images -> (n, n_pixels) uint8, or floats of ``dtype`` in [0, 1].
+
+    ``dtype``: None or a float dtype, as check_float_dtype(..., allow_none=True) returns.
+    """
     X = np.ascontiguousarray(images.reshape(images.shape[0], -1))
     if dtype is None:
         return X
-    try:
-        dt = np.dtype(dtype)
-    except TypeError as exc:
-        raise TypeError(f"dtype: expected None, np.float32 or np.float64, found {dtype!r} "
-                        f"(for {name})") from exc
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype: expected None (raw uint8), np.float32 or np.float64, "
-                         f"found {dt} (for {name})")
-    Xf = X.astype(dt)
-    Xf /= dt.type(scale)
+    Xf = X.astype(dtype)
+    Xf /= dtype.type(scale)
     return Xf
 
 
@@ -249,9 +251,8 @@ def load_idx_folder(folder, dtype=None):
     Parameters
     ----------
     folder : str or os.PathLike
-        Holds ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
-        ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each plain
-        or with ``.gz``.
+        Holds the four files named in :data:`IDX_FILES`, each plain or with
+        ``.gz``.
     dtype : None, np.float32 or np.float64, default=None
         None: X as uint8 pixel values 0-255. A float dtype: X of that dtype,
         divided by 255 (values in [0, 1]).
@@ -270,6 +271,7 @@ def load_idx_folder(folder, dtype=None):
     ValueError
         A file is malformed or truncated, or the files do not fit together.
     """
+    dtype = check_float_dtype(dtype, allow_none=True)
     folder = Path(os.fspath(folder)).expanduser()
     files = _idx_files(folder)
     missing = [IDX_FILES[r] + "[.gz]" for r, p in files.items() if p is None]
@@ -291,9 +293,9 @@ def load_idx_folder(folder, dtype=None):
     if arrays["train_images"].shape[1:] != arrays["test_images"].shape[1:]:
         raise ValueError(f"{folder}: training images are {arrays['train_images'].shape[1:]}, "
                          f"test images {arrays['test_images'].shape[1:]}")
-    return (_as_features(arrays["train_images"], dtype, 255, folder),
+    return (_as_features(arrays["train_images"], dtype, 255),
             arrays["train_labels"].astype(np.int64),
-            _as_features(arrays["test_images"], dtype, 255, folder),
+            _as_features(arrays["test_images"], dtype, 255),
             arrays["test_labels"].astype(np.int64))
 
 
@@ -318,6 +320,7 @@ def load_fashion_mnist(path=None, *, dtype=None, download=True):
     X_test : ndarray of shape (10000, 784)
     y_test : ndarray of shape (10000,), int64 in 0..9
     """
+    dtype = check_float_dtype(dtype, allow_none=True)  # before any download
     return load_idx_folder(locate("fashion-mnist", path, download), dtype)
 
 
@@ -326,6 +329,7 @@ def load_mnist(path=None, *, dtype=None, download=True):
 
     Same parameters and return values as :func:`load_fashion_mnist`.
     """
+    dtype = check_float_dtype(dtype, allow_none=True)  # before any download
     return load_idx_folder(locate("mnist", path, download), dtype)
 
 
@@ -340,6 +344,7 @@ def load_npz(path, dtype=None):
     -------
     X_train, y_train (int64), X_test, y_test (int64)
     """
+    dtype = check_float_dtype(dtype, allow_none=True)
     path = Path(os.fspath(path)).expanduser()
     names = ("X_train", "y_train", "X_test", "y_test")
     try:
@@ -370,12 +375,9 @@ def load_npz(path, dtype=None):
             raise ValueError(f"{path}: y_{split} holds negative labels")
         X = X.reshape(X.shape[0], -1)
         if dtype is not None and X.dtype != np.uint8:
-            dt = np.dtype(dtype)
-            if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-                raise ValueError(f"dtype: expected None, np.float32 or np.float64, found {dt}")
-            X = np.ascontiguousarray(X, dtype=dt)
+            X = np.ascontiguousarray(X, dtype=dtype)
         else:
-            X = _as_features(X, dtype, 255, path)
+            X = _as_features(X, dtype, 255)
         out += [X, y.astype(np.int64)]
     if out[0].shape[1] != out[2].shape[1]:
         raise ValueError(f"{path}: X_train has {out[0].shape[1]} features, X_test "
@@ -415,13 +417,10 @@ def load_digits(dtype=None, n_train=1500):
     except ImportError as exc:
         raise ImportError("load_digits needs scikit-learn, which bundles the 8x8 digits: "
                           "pip install \"fastbp[sklearn]\" (or \"fastbp[all]\")") from exc
+    dtype = check_float_dtype(dtype, allow_none=True)
     images, labels = sk_load_digits(return_X_y=True)
-    n = images.shape[0]
-    if isinstance(n_train, (bool, np.bool_)) or not isinstance(n_train, (int, np.integer)):
-        raise TypeError(f"n_train: expected an integer, found {type(n_train).__name__}")
-    if not 1 <= n_train < n:
-        raise ValueError(f"n_train: expected an integer from 1 to {n - 1}, found {n_train}")
+    n_train = check_int(n_train, "n_train", minimum=1, maximum=images.shape[0] - 1)
     X = images.astype(np.uint8)  # the pixel counts 0..16 are stored as floats
     y = labels.astype(np.int64)
-    return (_as_features(X[:n_train], dtype, 16, "digits"), y[:n_train],
-            _as_features(X[n_train:], dtype, 16, "digits"), y[n_train:])
+    return (_as_features(X[:n_train], dtype, 16), y[:n_train],
+            _as_features(X[n_train:], dtype, 16), y[n_train:])

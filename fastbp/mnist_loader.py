@@ -4,10 +4,9 @@ Two sources give the same data layout:
 
 - the book's ``mnist.pkl.gz`` (``path`` a file): a gzipped Python 2 pickle of
   three ``(images, labels)`` pairs, read with ``encoding="latin1"``;
-- a folder of the standard IDX files of MNIST or Fashion-MNIST
-  (``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``,
-  ``t10k-images-idx3-ubyte.gz``, ``t10k-labels-idx1-ubyte.gz``, gzipped or
-  not), read with :func:`fastbp.idx.read_idx`. IDX data has no validation
+- a folder of the four standard IDX files of MNIST or Fashion-MNIST (named
+  in :data:`fastbp.datasets.IDX_FILES`, gzipped or not), read with
+  :func:`fastbp.datasets.load_idx_folder`. IDX data has no validation
   split; as in the book's pickle, the first 50,000 training images are the
   training set and the last 10,000 the validation set. Pixels become float32
   ``value / 256``, the scaling of the book's pickle (its largest value is
@@ -26,7 +25,8 @@ import pickle
 
 import numpy as np
 
-from .idx import read_idx
+from .datasets import load_idx_folder
+from .validation import check_int, one_hot
 
 __all__ = ["load_data", "load_data_wrapper", "vectorized_result"]
 
@@ -35,9 +35,6 @@ DEFAULT_PATH = os.path.join("..", "data", "mnist.pkl.gz")
 
 #: Training images kept back as validation data when reading IDX files.
 VALIDATION_SIZE = 10000
-
-_IDX_NAMES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
-              "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
 
 
 def load_data(path=DEFAULT_PATH, validation_size=VALIDATION_SIZE):
@@ -89,63 +86,44 @@ def load_data_wrapper(path=DEFAULT_PATH, validation_size=VALIDATION_SIZE):
     Returns
     -------
     training_data : list of (ndarray of shape (784, 1), ndarray of shape (10, 1))
-        Input column and one-hot desired output (float64, from vectorized_result).
+        Input column and one-hot desired output (float64, equal to
+        ``vectorized_result(label)``).
     validation_data, test_data : list of (ndarray of shape (784, 1), int label)
         The inputs are views into the arrays :func:`load_data` returns.
     """
     tr_d, va_d, te_d = load_data(path, validation_size)
-    training_data = [(np.reshape(x, (784, 1)), vectorized_result(y))
-                     for x, y in zip(tr_d[0], tr_d[1])]
+    # vectorized_result of every label at once: each y is a (10, 1) view of one row.
+    targets = one_hot(tr_d[1], 10, np.float64, name="training labels")
+    training_data = [(np.reshape(x, (784, 1)), np.reshape(y, (10, 1)))
+                     for x, y in zip(tr_d[0], targets)]
     validation_data = [(np.reshape(x, (784, 1)), y) for x, y in zip(va_d[0], va_d[1])]
     test_data = [(np.reshape(x, (784, 1)), y) for x, y in zip(te_d[0], te_d[1])]
     return training_data, validation_data, test_data
 
 
 def vectorized_result(j):
-    """A (10, 1) float64 unit vector with 1.0 at index j (the one-hot form of class j)."""
-    e = np.zeros((10, 1))
-    e[j] = 1.0
-    return e
+    """A (10, 1) float64 unit vector with 1.0 at index j (the one-hot form of class j).
+
+    ``j``: an integer class label in 0..9 (ValueError otherwise).
+    """
+    return one_hot([j], 10, np.float64, name="j").reshape(10, 1)
 
 
-def _find_idx(folder, stem):
-    for name in (stem + ".gz", stem):
-        candidate = os.path.join(folder, name)
-        if os.path.isfile(candidate):
-            return candidate
-    raise FileNotFoundError(f"{folder}: no {stem}.gz or {stem} (the IDX files of MNIST or "
-                            f"Fashion-MNIST)")
-
-
-def _images(path):
-    raw = read_idx(path)
-    if raw.ndim != 3 or raw.dtype != np.uint8:
-        raise ValueError(f"{path}: expected uint8 images of shape (n, 28, 28), found "
-                         f"{raw.dtype} {raw.shape}")
-    if raw.shape[1] * raw.shape[2] != 784:
-        raise ValueError(f"{path}: expected 28 x 28 images, found {raw.shape[1:]}")
-    images = raw.reshape(raw.shape[0], 784).astype(np.float32)
+def _scaled(images, folder):
+    """(n, 784) uint8 pixels -> float32 ``value / 256`` (the book's pickle's scaling)."""
+    if images.shape[1] != 784:
+        raise ValueError(f"{folder}: expected 28 x 28 images (784 pixels), found "
+                         f"{images.shape[1]} pixels per image")
+    images = images.astype(np.float32)
     images *= np.float32(1 / 256)  # exact: a power of two
     return images
 
 
-def _labels(path, n):
-    raw = read_idx(path)
-    if raw.ndim != 1 or raw.shape[0] != n:
-        raise ValueError(f"{path}: expected {n} labels (one per image), found shape {raw.shape}")
-    return raw.astype(np.int64)
-
-
 def _load_idx_folder(folder, validation_size):
-    files = {key: _find_idx(folder, stem) for key, stem in _IDX_NAMES.items()}
-    train_x = _images(files["train_images"])
-    train_y = _labels(files["train_labels"], train_x.shape[0])
-    test_x = _images(files["test_images"])
-    test_y = _labels(files["test_labels"], test_x.shape[0])
-    if isinstance(validation_size, bool) or not isinstance(validation_size, int):
-        raise TypeError(f"validation_size: expected an int, found {validation_size!r}")
-    if not 0 <= validation_size < train_x.shape[0]:
-        raise ValueError(f"validation_size: expected 0 <= validation_size < {train_x.shape[0]} "
-                         f"(the training images), found {validation_size}")
+    # fastbp.datasets finds the four files (gzipped or not) and checks them.
+    train_x, train_y, test_x, test_y = load_idx_folder(folder)
+    train_x, test_x = _scaled(train_x, folder), _scaled(test_x, folder)
+    validation_size = check_int(validation_size, "validation_size", minimum=0,
+                                maximum=train_x.shape[0] - 1)  # < the training images
     cut = train_x.shape[0] - validation_size
     return ((train_x[:cut], train_y[:cut]), (train_x[cut:], train_y[cut:]), (test_x, test_y))

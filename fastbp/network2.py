@@ -40,10 +40,11 @@ never looks a name up from the file's content.
 import numpy as np
 
 from .costs import get_cost
+from .mnist_loader import vectorized_result  # the book's network2.py defines it too
 from .model import network_from_dict
 from .network import _BookNetwork, clear_conversion_cache, sigmoid, sigmoid_prime
 from .serialization import read_json, write_json_atomic
-from .validation import check_float, check_int
+from .validation import check_float, check_int, one_hot
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "Network", "load", "vectorized_result",
            "sigmoid", "sigmoid_prime", "clear_conversion_cache"]
@@ -174,7 +175,7 @@ class Network(_BookNetwork):
                 raise ValueError("evaluation_data: required by monitor_evaluation_cost and "
                                  "monitor_evaluation_accuracy, found none")
             Xe, ye = self._labelled(evaluation_data, "evaluation_data", cached=True)
-            evaluation = (Xe, ye, _one_hot(ye, self.sizes[-1]) if monitor_evaluation_cost else None)
+            evaluation = (Xe, ye, one_hot(ye, self.sizes[-1]) if monitor_evaluation_cost else None)
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
         lmbda = check_float(lmbda, "lmbda", minimum=0.0)
@@ -233,7 +234,7 @@ class Network(_BookNetwork):
         lmbda = check_float(lmbda, "lmbda", minimum=0.0)
         if convert:
             X, labels = self._labelled(data, "data", cached=True)
-            Y = _one_hot(labels, self.sizes[-1])
+            Y = one_hot(labels, self.sizes[-1])
         else:
             X, Y = self._examples(data, "data", cached=True)
         return self._core.cost(X, Y, lmbda)
@@ -277,18 +278,3 @@ def load(filename):
     net.weights = checked.weights
     net.biases = checked.biases
     return net
-
-
-def vectorized_result(j):
-    """A (10, 1) unit vector with 1.0 at index j: the one-hot form of digit j."""
-    e = np.zeros((10, 1))
-    e[j] = 1.0
-    return e
-
-
-def _one_hot(labels, n_classes):
-    Y = np.zeros((labels.shape[0], n_classes))
-    Y[np.arange(labels.shape[0]), labels] = 1.0
-    return Y
-
-

@@ -61,7 +61,8 @@ from .optimizers import Regularization, optimizer_spec
 from .activations import Activation, BuiltinActivation, get_activation
 from .exceptions import DivergenceError
 from .model import Network
-from .validation import check_float_dtype
+from .validation import (MAX_WIDTH, check_bool, check_choice, check_float,
+                         check_float_dtype, check_int)
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -78,39 +79,20 @@ _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 
 # ---------------------------------------------------------------- parameters
+# The checks are fastbp.validation's (one home for argument checks); only the
+# scikit-learn conventions are added here.
 def _real(value, name, low=None, high=None, low_open=False, high_open=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, found {type(value).__name__} {value!r}")
-    value = float(value)
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if np.isnan(value) or too_low or too_high:
-        left = "(" if low_open or low is None else "["
-        right = ")" if high_open or high is None else "]"
-        lo, hi = "-inf" if low is None else low, "inf" if high is None else high
-        interval = f"{left}{lo}, {hi}{right}"
-        raise ValueError(f"{name}: expected a number in {interval}, found {value}")
-    return value
-
-
-def _integer(value, name, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer, found {type(value).__name__} {value!r}")
-    if value < low:
-        raise ValueError(f"{name}: expected an integer >= {low}, found {value}")
-    return int(value)
-
-
-def _boolean(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected True or False, found {type(value).__name__} {value!r}")
-    return bool(value)
+    """A number in scikit-learn's interval: an infinity within the bounds passes, NaN never."""
+    return check_float(value, name, minimum=low, maximum=high, strict_min=low_open,
+                       strict_max=high_open, finite=False)
 
 
 def _choice(value, name, options):
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{name}: expected one of {list(options)}, found {value!r}")
-    return value
+    """check_choice, with ValueError for a non-string too (as these estimators always raised)."""
+    try:
+        return check_choice(value, name, options)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _hidden_layer_sizes(value):
@@ -119,10 +101,8 @@ def _hidden_layer_sizes(value):
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise TypeError("hidden_layer_sizes: expected an int or a sequence of ints such as "
                         f"(100,), found {type(value).__name__}")
-    sizes = list(value)
-    for i, s in enumerate(sizes):
-        _integer(s, f"hidden_layer_sizes[{i}]", 1)
-    return [int(s) for s in sizes]
+    return [check_int(s, f"hidden_layer_sizes[{i}]", minimum=1, maximum=MAX_WIDTH)
+            for i, s in enumerate(value)]
 
 
 def _plain(a):
@@ -251,27 +231,27 @@ class _BaseMLP(BaseEstimator):
             if isinstance(self.batch_size, str):
                 raise ValueError(f"batch_size: expected 'auto' or an int >= 1, "
                                  f"found {self.batch_size!r}")
-            _integer(self.batch_size, "batch_size", 1)
+            check_int(self.batch_size, "batch_size", minimum=1, maximum=None)
         _choice(self.learning_rate, "learning_rate", _LEARNING_RATES)
         _real(self.learning_rate_init, "learning_rate_init", low=0.0, low_open=True)
         _real(self.power_t, "power_t", low=0.0)
-        _integer(self.max_iter, "max_iter", 1)
-        _boolean(self.shuffle, "shuffle")
+        check_int(self.max_iter, "max_iter", minimum=1, maximum=None)
+        check_bool(self.shuffle, "shuffle")
         _real(self.tol, "tol", low=0.0)
         if not isinstance(self.verbose, (bool, np.bool_, numbers.Integral)):
             raise TypeError(f"verbose: expected a bool or an int, "
                             f"found {type(self.verbose).__name__}")
-        _boolean(self.warm_start, "warm_start")
+        check_bool(self.warm_start, "warm_start")
         _real(self.momentum, "momentum", low=0.0, high=1.0)
-        _boolean(self.nesterovs_momentum, "nesterovs_momentum")
-        _boolean(self.early_stopping, "early_stopping")
+        check_bool(self.nesterovs_momentum, "nesterovs_momentum")
+        check_bool(self.early_stopping, "early_stopping")
         _real(self.validation_fraction, "validation_fraction", low=0.0, high=1.0, high_open=True)
         _real(self.beta_1, "beta_1", low=0.0, high=1.0, high_open=True)
         _real(self.beta_2, "beta_2", low=0.0, high=1.0, high_open=True)
         _real(self.epsilon, "epsilon", low=0.0, low_open=True)
         patience = self.n_iter_no_change
         if not (isinstance(patience, numbers.Real) and patience == np.inf):
-            _integer(patience, "n_iter_no_change", 1)
+            check_int(patience, "n_iter_no_change", minimum=1, maximum=None)
         return _hidden_layer_sizes(self.hidden_layer_sizes), _hidden_activation(self.activation), \
             check_float_dtype(self.dtype)
 

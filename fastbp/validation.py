@@ -55,14 +55,21 @@ def all_finite(a):
     return bool(_all_finite(a))
 
 
-def check_float_dtype(dtype, name="dtype"):
-    """np.dtype of float32 or float64, else TypeError/ValueError."""
+def check_float_dtype(dtype, name="dtype", allow_none=False):
+    """np.dtype of float32 or float64, else TypeError/ValueError.
+
+    ``allow_none=True``: None is returned as it is (the data loaders' "raw
+    uint8"); otherwise None means float64, as for np.dtype.
+    """
+    if allow_none and dtype is None:
+        return None
+    expected = "None, np.float32 or np.float64" if allow_none else "np.float32 or np.float64"
     try:
         dt = np.dtype(dtype)
     except TypeError as exc:
-        raise TypeError(f"{name}: expected np.float32 or np.float64, found {dtype!r}") from exc
+        raise TypeError(f"{name}: expected {expected}, found {dtype!r}") from exc
     if dt not in FLOAT_DTYPES:
-        raise ValueError(f"{name}: expected np.float32 or np.float64, found {dt}")
+        raise ValueError(f"{name}: expected {expected}, found {dt}")
     return dt
 
 
@@ -79,17 +86,25 @@ def check_int(value, name, minimum=None, maximum=INT64_MAX):
     return value
 
 
-def check_float(value, name, minimum=None, maximum=None, strict_min=False, strict_max=False):
-    """A finite real number within the given bounds, returned as float."""
+def check_float(value, name, minimum=None, maximum=None, strict_min=False, strict_max=False,
+                finite=True):
+    """A real number within the given bounds, returned as float.
+
+    ``finite=True`` (the default) refuses infinities; with ``finite=False``
+    an infinity within the bounds is accepted (scikit-learn's intervals, e.g.
+    ``tol`` in [0, inf)). NaN is always refused.
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a real number, found {type(value).__name__} "
                         f"{_short(value)}")
     try:
         value = float(value)
     except OverflowError:  # an int beyond the float range
-        raise ValueError(f"{name}: expected a finite number, found {_short(value)}") from None
-    if not np.isfinite(value):
-        raise ValueError(f"{name}: expected a finite number, found {value}")
+        kind = "a finite number" if finite else "a number within the float range"
+        raise ValueError(f"{name}: expected {kind}, found {_short(value)}") from None
+    if np.isnan(value) or (finite and not np.isfinite(value)):
+        kind = "a finite number" if finite else "a number (not NaN)"
+        raise ValueError(f"{name}: expected {kind}, found {value}")
     if minimum is not None and (value <= minimum if strict_min else value < minimum):
         op = ">" if strict_min else ">="
         raise ValueError(f"{name}: expected a number {op} {minimum}, found {value}")
@@ -97,6 +112,14 @@ def check_float(value, name, minimum=None, maximum=None, strict_min=False, stric
         op = "<" if strict_max else "<="
         raise ValueError(f"{name}: expected a number {op} {maximum}, found {value}")
     return value
+
+
+def check_bool(value, name):
+    """``value`` as a bool if it is True or False (or a NumPy bool); else TypeError (0 and 1 too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, found {type(value).__name__} "
+                        f"{_short(value)}")
+    return bool(value)
 
 
 def check_sizes(sizes):
@@ -278,9 +301,16 @@ def check_labels(y, n, n_classes, name="y"):
     return arr.astype(np.int64)
 
 
-def one_hot(labels, n_classes, dtype, name="y"):
-    """(n, n_classes) array of dtype with a 1 at each row's label."""
-    labels = check_labels(labels, labels.shape[0], n_classes, name)
+def one_hot(labels, n_classes, dtype=np.float64, name="y"):
+    """(n, n_classes) array of ``dtype`` with a 1 at each row's label.
+
+    The one one-hot encoder of fastbp (check_targets, network2's costs, the
+    book's ``vectorized_result``, the benchmarks). ``labels``: integer class
+    labels of shape (n,) in [0, n_classes), any array-like (checked by
+    :func:`check_labels`; one-hot rows of shape (n, n_classes) are accepted too).
+    """
+    arr = _as_numeric_array(labels, name)
+    labels = check_labels(arr, arr.shape[0] if arr.ndim else 1, n_classes, name)
     out = np.zeros((labels.shape[0], n_classes), dtype=dtype)
     out[np.arange(labels.shape[0]), labels] = 1
     return out

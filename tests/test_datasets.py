@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 
 from fastbp import datasets
-from fastbp.datasets import DatasetNotFoundError
+from fastbp.datasets import IDX_FILES, DatasetNotFoundError
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+TRAIN_IMAGES, TRAIN_LABELS = IDX_FILES["train_images"], IDX_FILES["train_labels"]
+TEST_IMAGES, TEST_LABELS = IDX_FILES["test_images"], IDX_FILES["test_labels"]
 
 
 # ------------------------------------------------------------------ helpers
@@ -101,7 +103,7 @@ def test_float_dtype_scales_to_unit_interval(tmp_path, dtype):
     arrays = make_idx_folder(tmp_path, seed=2)
     arrays["train_images"][0, 0, 0] = 255
     arrays["train_images"][0, 0, 1] = 0
-    write_idx(tmp_path / "train-images-idx3-ubyte", arrays["train_images"], gz=True)
+    write_idx(tmp_path / TRAIN_IMAGES, arrays["train_images"], gz=True)
     X_train, _, X_test, _ = datasets.load_idx_folder(tmp_path, dtype=dtype)
     assert X_train.dtype == dtype and X_test.dtype == dtype
     expected = arrays["train_images"].reshape(6, -1).astype(np.float64) / 255.0
@@ -118,15 +120,15 @@ def test_bad_dtype_rejected(tmp_path):
 
 def test_dotted_and_plain_names_accepted(tmp_path):
     arrays = make_idx_folder(tmp_path, seed=4, gz=False)
-    (tmp_path / "train-images-idx3-ubyte").rename(tmp_path / "train-images.idx3-ubyte")
+    (tmp_path / TRAIN_IMAGES).rename(tmp_path / "train-images.idx3-ubyte")  # a mirror's spelling
     X_train, *_ = datasets.load_idx_folder(tmp_path)
     np.testing.assert_array_equal(X_train, arrays["train_images"].reshape(6, -1))
 
 
 def test_missing_file_named(tmp_path):
     make_idx_folder(tmp_path, seed=5)
-    (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte"):
+    (tmp_path / (TEST_LABELS + ".gz")).unlink()
+    with pytest.raises(FileNotFoundError, match=TEST_LABELS):
         datasets.load_idx_folder(tmp_path)
 
 
@@ -137,52 +139,52 @@ def _corrupt(folder, name, data):
 
 def test_truncated_plain_file_rejected(tmp_path):
     make_idx_folder(tmp_path, seed=6, gz=False)
-    path = tmp_path / "train-images-idx3-ubyte"
+    path = tmp_path / TRAIN_IMAGES
     _corrupt(tmp_path, path.name, path.read_bytes()[:-5])
-    with pytest.raises(ValueError, match="train-images-idx3-ubyte.*truncated"):
+    with pytest.raises(ValueError, match=f"{TRAIN_IMAGES}.*truncated"):
         datasets.load_idx_folder(tmp_path)
 
 
 def test_truncated_gzip_stream_rejected(tmp_path):
     make_idx_folder(tmp_path, seed=7, gz=True)
-    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    path = tmp_path / (TEST_IMAGES + ".gz")
     _corrupt(tmp_path, path.name, path.read_bytes()[:-12])
-    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte.gz"):
+    with pytest.raises(ValueError, match=re.escape(TEST_IMAGES + ".gz")):
         datasets.load_idx_folder(tmp_path)
 
 
 def test_gzipped_truncated_payload_rejected(tmp_path):
     make_idx_folder(tmp_path, seed=8, gz=True)
     good = idx_bytes(np.zeros((6, 3, 2), np.uint8))
-    _corrupt(tmp_path, "train-images-idx3-ubyte.gz", gzip.compress(good[:-1]))
+    _corrupt(tmp_path, TRAIN_IMAGES + ".gz", gzip.compress(good[:-1]))
     with pytest.raises(ValueError, match="truncated"):
         datasets.load_idx_folder(tmp_path)
 
 
 def test_bad_magic_rejected(tmp_path):
     make_idx_folder(tmp_path, seed=9, gz=False)
-    _corrupt(tmp_path, "train-labels-idx1-ubyte", b"\x01\x02\x08\x01" + bytes(10))
+    _corrupt(tmp_path, TRAIN_LABELS, b"\x01\x02\x08\x01" + bytes(10))
     with pytest.raises(ValueError, match="magic"):
         datasets.load_idx_folder(tmp_path)
 
 
 def test_image_label_count_mismatch_rejected(tmp_path):
     make_idx_folder(tmp_path, seed=10)
-    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(5, np.uint8), gz=True)
+    write_idx(tmp_path / TRAIN_LABELS, np.zeros(5, np.uint8), gz=True)
     with pytest.raises(ValueError, match="6 images but .* 5 labels"):
         datasets.load_idx_folder(tmp_path)
 
 
 def test_wrong_rank_rejected(tmp_path):
     make_idx_folder(tmp_path, seed=11)
-    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((4, 6), np.uint8), gz=True)
+    write_idx(tmp_path / TEST_IMAGES, np.zeros((4, 6), np.uint8), gz=True)
     with pytest.raises(ValueError, match=r"shape \(n, rows, cols\)"):
         datasets.load_idx_folder(tmp_path)
 
 
 def test_train_test_image_shapes_must_agree(tmp_path):
     make_idx_folder(tmp_path, seed=12)
-    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((4, 2, 3), np.uint8), gz=True)
+    write_idx(tmp_path / TEST_IMAGES, np.zeros((4, 2, 3), np.uint8), gz=True)
     with pytest.raises(ValueError, match="test images"):
         datasets.load_idx_folder(tmp_path)
 
@@ -197,7 +199,7 @@ def _make_marked(folder, mark):
     """A tiny data set whose first training label is ``mark`` (identifies the folder)."""
     arrays = make_idx_folder(folder, seed=100 + mark)
     arrays["train_labels"][0] = mark
-    write_idx(folder / "train-labels-idx1-ubyte", arrays["train_labels"], gz=True)
+    write_idx(folder / TRAIN_LABELS, arrays["train_labels"], gz=True)
 
 
 def test_search_order_env_cache_system(places, no_download):
@@ -225,7 +227,7 @@ def test_xdg_cache_home_respected(places, monkeypatch, no_download):
 
 def test_incomplete_folder_is_skipped(places, no_download):
     _make_marked(places["env"], 2)
-    (places["env"] / "t10k-images-idx3-ubyte.gz").unlink()
+    (places["env"] / (TEST_IMAGES + ".gz")).unlink()
     _make_marked(places["system"], 4)
     assert _first_label() == 4
 
@@ -245,8 +247,8 @@ def test_explicit_path_subfolder_and_no_fallthrough(places, no_download):
 def test_explicit_path_partial_names_missing_files(places):
     explicit = places["root"] / "partial"
     make_idx_folder(explicit, seed=13)
-    (explicit / "train-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(DatasetNotFoundError, match="lacks train-labels-idx1-ubyte"):
+    (explicit / (TRAIN_LABELS + ".gz")).unlink()
+    with pytest.raises(DatasetNotFoundError, match=f"lacks {TRAIN_LABELS}"):
         datasets.load_fashion_mnist(explicit)
 
 
@@ -261,16 +263,15 @@ def test_offline_error_says_where_to_put_files(places, no_download):
         datasets.load_fashion_mnist()
     msg = str(info.value)
     assert "download failed" in msg and "no network" in msg
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        assert name in msg
+    for name in IDX_FILES.values():
+        assert name + ".gz" in msg
     for folder in (places["env"], places["cache"], places["system"]):
         assert str(folder) in msg
     assert "FASTBP_DATA" in msg
     # every mirror was tried for the first file, with its SHA-256, into the cache
-    assert [c["url"] for c in no_download] == [u + "train-images-idx3-ubyte.gz"
+    assert [c["url"] for c in no_download] == [u + TRAIN_IMAGES + ".gz"
                                                for u in datasets.SOURCES["fashion-mnist"]["urls"]]
-    sha = datasets.SOURCES["fashion-mnist"]["sha256"]["train-images-idx3-ubyte.gz"]
+    sha = datasets.SOURCES["fashion-mnist"]["sha256"][TRAIN_IMAGES + ".gz"]
     assert all(c["known_hash"] == "sha256:" + sha for c in no_download)
     assert all(Path(c["path"]) == places["cache"] for c in no_download)
 
@@ -322,7 +323,7 @@ def test_official_hash_table_well_formed():
 
 # ------------------------------------------------------------ real data
 @pytest.mark.slow
-@pytest.mark.skipif(not (DEBIAN_FASHION / "train-labels-idx1-ubyte.gz").is_file(),
+@pytest.mark.skipif(not (DEBIAN_FASHION / (TRAIN_LABELS + ".gz")).is_file(),
                     reason="Debian's dataset-fashion-mnist is not installed")
 def test_real_fashion_mnist_from_debian(monkeypatch, tmp_path):
     monkeypatch.delenv("FASTBP_DATA", raising=False)

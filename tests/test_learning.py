@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 import fastbp
+from fastbp.datasets import IDX_FILES
 from fastbp.engine import kernel_view
 from fastbp.idx import read_idx
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
-FASHION_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+#: The four gzipped IDX files: train images, train labels, test images, test labels.
+FASHION_FILES = [name + ".gz" for name in IDX_FILES.values()]
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from fastbp import mnist_loader
+from fastbp.datasets import IDX_FILES
 
 FASHION = "/usr/share/datasets/fashion-mnist"
 
@@ -22,16 +23,15 @@ def write_idx(path, array):
 
 @pytest.fixture
 def idx_folder(tmp_path):
-    """A tiny MNIST-like IDX folder: 12 training images, 5 test images."""
+    """A tiny MNIST-like IDX folder: 12 training images, 5 test images (arrays by role)."""
     r = np.random.default_rng(0)
-    arrays = {"train-images-idx3-ubyte.gz": r.integers(0, 256, size=(12, 28, 28)),
-              "train-labels-idx1-ubyte.gz": r.integers(0, 10, size=12),
-              "t10k-images-idx3-ubyte.gz": r.integers(0, 256, size=(5, 28, 28)),
-              "t10k-labels-idx1-ubyte.gz": r.integers(0, 10, size=5)}
-    for name, arr in arrays.items():
-        write_idx(tmp_path / name, arr)
-    arrays["train-images-idx3-ubyte.gz"][0, 0, 0] = 255  # make the top value present
-    write_idx(tmp_path / "train-images-idx3-ubyte.gz", arrays["train-images-idx3-ubyte.gz"])
+    arrays = {"train_images": r.integers(0, 256, size=(12, 28, 28)),
+              "train_labels": r.integers(0, 10, size=12),
+              "test_images": r.integers(0, 256, size=(5, 28, 28)),
+              "test_labels": r.integers(0, 10, size=5)}
+    arrays["train_images"][0, 0, 0] = 255  # make the top value present
+    for role, arr in arrays.items():
+        write_idx(tmp_path / (IDX_FILES[role] + ".gz"), arr)
     return tmp_path, arrays
 
 
@@ -121,14 +121,14 @@ def test_load_data_wrapper_from_the_pickle(pickle_file):
 def test_idx_folder_gives_the_same_layout_with_the_books_split(idx_folder):
     folder, arrays = idx_folder
     (tr_x, tr_y), (va_x, va_y), (te_x, te_y) = mnist_loader.load_data(folder, validation_size=4)
-    images = arrays["train-images-idx3-ubyte.gz"].reshape(12, 784)
-    labels = arrays["train-labels-idx1-ubyte.gz"]
+    images = arrays["train_images"].reshape(12, 784)
+    labels = arrays["train_labels"]
     assert tr_x.dtype == np.float32 and tr_y.dtype == np.int64
     np.testing.assert_array_equal(tr_x, (images[:8] / 256).astype(np.float32))  # first for training
     np.testing.assert_array_equal(va_x, (images[8:] / 256).astype(np.float32))  # last for validation
     np.testing.assert_array_equal(tr_y, labels[:8])
     np.testing.assert_array_equal(va_y, labels[8:])
-    np.testing.assert_array_equal(te_y, arrays["t10k-labels-idx1-ubyte.gz"])
+    np.testing.assert_array_equal(te_y, arrays["test_labels"])
     assert te_x.shape == (5, 784)
     assert tr_x.max() == np.float32(255 / 256)  # the pickle's scaling: in [0, 1)
     training, validation, test = mnist_loader.load_data_wrapper(folder, validation_size=4)
@@ -154,7 +154,7 @@ def test_clear_errors(idx_folder, tmp_path):
         mnist_loader.load_data(folder)  # 12 training images, 10,000 asked for validation
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte"):
+    with pytest.raises(FileNotFoundError, match=IDX_FILES["train_images"]):
         mnist_loader.load_data(empty)
     other = tmp_path / "other.pkl.gz"
     with gzip.open(other, "wb") as f:
