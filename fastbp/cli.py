@@ -89,8 +89,6 @@ TRAIN_DEFAULTS = {
 #: Options that do not change the trained model (beyond BLAS rounding for threads):
 #: the only ones --resume accepts besides the run's own.
 RUN_ONLY_OPTIONS = ("out", "progress", "threads", "dataset")
-#: Options of Network.fit that distributed.fit does not offer (with their defaults).
-NOT_DISTRIBUTED = ("optimizer", "lr_schedule", "warmup_epochs", "base_batch_size", "lars")
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                          "Shirt", "Sneaker", "Bag", "Ankle boot")
 
@@ -624,15 +622,10 @@ def _merge_options(given, recorded):
     return options, hidden
 
 
-def _check_combinations(options, distributed):
+def _check_combinations(options):
     """Options that need each other; raises UsageError. Returns notes for options without effect."""
     if options["lr_schedule"] == "step" and options["decay_epochs"] is None:
         raise UsageError("--lr-schedule step needs --decay-epochs N (the epochs between decays)")
-    if distributed:
-        for key in NOT_DISTRIBUTED:
-            if options[key] != TRAIN_DEFAULTS[key]:
-                raise UsageError(f"{_flag(key)} {options[key]}: not supported with "
-                                 f"--distributed (distributed training is SGD with momentum)")
     notes = []
     if options["nesterov"] and options["momentum"] == 0:
         notes.append("--nesterov has no effect without --momentum")
@@ -750,7 +743,7 @@ def cmd_train(args):
     elif config_arg is not None:
         recorded = read_config(config_arg, "--config")
     options, hidden = _merge_options(given, recorded)
-    notes = _check_combinations(options, distributed_run)
+    notes = _check_combinations(options)
     if resume_arg is None:
         run_dir, replacing = _choose_run_dir(given)
 
@@ -903,26 +896,25 @@ def cmd_train(args):
                 import scipy.linalg  # noqa: F401  (loads the BLAS the kernels call)
                 limits = threadpool_limits(limits=options["threads"])
             try:
+                every_option = dict(
+                    seed=options["seed"], shuffle=options["shuffle"],
+                    optimizer=options["optimizer"], beta1=options["beta1"],
+                    beta2=options["beta2"], epsilon=options["epsilon"],
+                    lr_schedule=options["lr_schedule"], warmup_epochs=options["warmup_epochs"],
+                    base_batch_size=options["base_batch_size"],
+                    decay_epochs=options["decay_epochs"], decay_factor=options["decay_factor"],
+                    lars=options["lars"], callback=report, on_progress=progress, **fit_options)
                 if comm is None:
                     net.fit(X_train, y_train, evaluation_data=(X_test, y_test),
-                            seed=options["seed"], shuffle=options["shuffle"],
-                            optimizer=options["optimizer"], beta1=options["beta1"],
-                            beta2=options["beta2"], epsilon=options["epsilon"],
-                            lr_schedule=options["lr_schedule"],
-                            warmup_epochs=options["warmup_epochs"],
-                            base_batch_size=options["base_batch_size"],
-                            decay_epochs=options["decay_epochs"],
-                            decay_factor=options["decay_factor"], lars=options["lars"],
                             checkpoint=checkpoint, checkpoint_every=options["checkpoint_every"],
                             resume=resume_arg is not None and checkpoint is not None,
-                            callback=report, on_progress=progress, **fit_options)
-                else:
+                            **every_option)
+                else:  # the same engine; no checkpoint (each rank picks its own run folder)
                     rows = distributed.shard_rows(n, comm)
                     test_rows = distributed.shard_rows(n_test, comm)
                     distributed.fit(net, X_train[rows], y_train[rows],
                                     evaluation_data=(X_test[test_rows], y_test[test_rows]),
-                                    seed=options["seed"], comm=comm, callback=report,
-                                    on_progress=progress, **fit_options)
+                                    comm=comm, **every_option)
             finally:
                 if limits is not None:
                     limits.restore_original_limits()

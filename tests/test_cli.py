@@ -313,3 +313,16 @@ def test_sigint_in_a_real_process(tmp_path):
     assert history["interrupted"] is True and len(history["epoch"]) >= 1
     net = fastbp.load(out / "model.json")
     assert net.sizes == (64, 200, 10)
+
+
+def test_distributed_takes_the_engines_options(capsys, tmp_path):
+    # One process (no mpiexec): the same engine and model as a plain run.
+    argv = ["train", "--epochs", "2", "--optimizer", "adam", "--eta", "0.01",
+            "--lr-schedule", "cosine", "--warmup-epochs", "1", "--no-progress"]
+    code, out, err = run_main(capsys, *argv, "--distributed", "--out", str(tmp_path / "d"))
+    assert code == 0, err
+    assert "distributed: 1 rank(s)" in out
+    code, _, err = run_main(capsys, *argv, "--out", str(tmp_path / "p"))
+    assert code == 0, err
+    with open(tmp_path / "d" / "model.json") as a, open(tmp_path / "p" / "model.json") as b:
+        assert json.load(a)["weights"] == json.load(b)["weights"]

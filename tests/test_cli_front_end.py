@@ -126,7 +126,6 @@ def test_help_groups_and_examples(capsys):
     (["--seed", "-1"], "argument --seed: expected an integer >= 0, found -1"),
     (["--config", "/no/such/config.json"], "--config: no such file"),
     (["--resume", "/no/such/run"], "--resume /no/such/run: no such run folder"),
-    (["--distributed", "--optimizer", "adam"], "not supported with --distributed"),
 ])
 def test_bad_new_options_one_line_exit_2(capsys, tmp_path, argv, needle):
     code, out, err = run_main(capsys, "train", *argv, "--out", str(tmp_path / "run"))
