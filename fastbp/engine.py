@@ -245,10 +245,10 @@ class Trainer:
         if reuse_state and previous is not None and previous.spec.name == spec.name:
             self.state = previous
         else:
-            self.state = OptimizerState(spec, net._theta)
+            self.state = OptimizerState(spec, kernel_view(net).theta)
         self.state.use(spec, Regularization())
         net._optimizer_state = self.state
-        theta = net._theta
+        theta = kernel_view(net).theta
         self.comm = comm
         self.row_start = row_start
         if comm is None:
@@ -302,27 +302,26 @@ class Trainer:
 
     def _run_local(self, X, Y, order, batch_size, first, stop, batch_etas, prepared):
         """Mini-batches first .. stop-1 in one compiled driver call: (completed, cost sum)."""
-        net, state = self.net, self.state
+        kv, state = kernel_view(self.net), self.state
         one_chunk = batch_size <= self.work[0].shape[0]
         driver = steps.sgd_minibatches if one_chunk else steps.sgd_minibatches_chunked
         status, done, part = driver(
-            X, Y, order, batch_size, first, stop, net._x_scale, net.cost_function.code,
-            batch_etas, state.hyper, state.options, net._theta, state.v1, state.v2, self.G,
-            self.snapshot, net._arch, self.work)
+            X, Y, order, batch_size, first, stop, kv.x_scale, kv.cost_code, batch_etas,
+            state.hyper, state.options, kv.theta, state.v1, state.v2, self.G, self.snapshot,
+            kv.arch, self.work)
         return done, part
 
     def _run_shared(self, X, Y, order, batch_size, first, stop, batch_etas, prepared):
         """Mini-batches first .. stop-1, each: local gradient sums, Allreduce, the same step everywhere."""
-        net, state, packed = self.net, self.state, self._packed
+        kv, state, packed = kernel_view(self.net), self.state, self._packed
         index, bounds = prepared
         n = order.shape[0]
-        theta = net._theta
+        theta = kv.theta
         spare, v1_before, v2_before, hyper_before = self.snapshot
         cost_sum = 0.0
         for k in range(first, stop):
-            packed[-1] = gradient_sums(X, Y, index, bounds[k], bounds[k + 1], net._x_scale,
-                                       net.cost_function.code, theta, net._arch, self.work,
-                                       self.G)
+            packed[-1] = gradient_sums(X, Y, index, bounds[k], bounds[k + 1], kv.x_scale,
+                                       kv.cost_code, theta, kv.arch, self.work, self.G)
             self.comm.allreduce_sum_inplace(packed)
             batch_cost = float(packed[-1])
             if not np.isfinite(batch_cost):
@@ -331,7 +330,7 @@ class Trainer:
             # The step is in place: keep the last finite state to restore.
             for before, now in zip(self.snapshot, (theta, state.v1, state.v2, state.hyper)):
                 before[:] = now
-            if not apply_update(theta, self.G, state.v1, state.v2, net._layout, 1.0 / m,
+            if not apply_update(theta, self.G, state.v1, state.v2, kv.layout, 1.0 / m,
                                 float(batch_etas[k]), state.hyper, state.options):
                 for before, now in zip(self.snapshot, (theta, state.v1, state.v2, state.hyper)):
                     now[:] = before
@@ -393,7 +392,7 @@ def fit(net, X, Y, settings, evaluation=None, comm=None, row_start=0, n=None):
         if restored["v1"].shape != state.v1.shape or restored["v2"].shape != state.v2.shape:
             raise ValueError(f"{s.checkpoint}: optimiser state does not match "
                              f"optimizer={s.optimizer!r}")
-        net._theta[:] = restored["theta"]
+        net.set_parameters(restored["theta"])
         state.v1[:] = restored["v1"]
         state.v2[:] = restored["v2"]
         state.step = restored["step"]
@@ -435,7 +434,7 @@ def fit(net, X, Y, settings, evaluation=None, comm=None, row_start=0, n=None):
             stop = bool(group.allgather_ints([int(stop)]).any())
         if s.checkpoint is not None and group.rank == 0 and (
                 stop or epoch + 1 == s.epochs or (epoch + 1) % s.checkpoint_every == 0):
-            write_checkpoint(s.checkpoint, net._theta, state.v1, state.v2, state.step, rng,
+            write_checkpoint(s.checkpoint, kernel_view(net).theta, state.v1, state.v2, state.step, rng,
                              epoch + 1, history, record)
         if stop:
             break
