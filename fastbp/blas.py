@@ -215,32 +215,19 @@ def _small_gemm(trans_a, trans_b, alpha, A, B, beta, C):
     for i in range(m):
         for j in range(n):
             C[i, j] = beta * C[i, j] if beta != 0.0 else 0.0
-    if not trans_a and trans_b:  # C[i, j] += alpha * dot(A[i, :], B[j, :])
+    if trans_b:  # C[i, j] += alpha * dot(op(A)[i, :], B[j, :])
         for i in range(m):
             for j in range(n):
                 s = 0.0
                 for p in range(k):
-                    s += A[i, p] * B[j, p]
+                    s += (A[p, i] if trans_a else A[i, p]) * B[j, p]
                 C[i, j] += alpha * s
-    elif not trans_a and not trans_b:  # C[i, :] += alpha * A[i, p] * B[p, :]
-        for i in range(m):
-            for p in range(k):
-                a = alpha * A[i, p]
-                for j in range(n):
-                    C[i, j] += a * B[p, j]
-    elif trans_a and not trans_b:  # C[i, :] += alpha * A[p, i] * B[p, :]
+    else:  # C[i, :] += alpha * op(A)[i, p] * B[p, :], p in order
         for p in range(k):
             for i in range(m):
-                a = alpha * A[p, i]
+                a = alpha * (A[p, i] if trans_a else A[i, p])
                 for j in range(n):
                     C[i, j] += a * B[p, j]
-    else:
-        for i in range(m):
-            for j in range(n):
-                s = 0.0
-                for p in range(k):
-                    s += A[p, i] * B[j, p]
-                C[i, j] += alpha * s
 
 
 def _xgemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
