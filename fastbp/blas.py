@@ -13,6 +13,7 @@ from numba.core import cgutils
 from numba.extending import get_cython_function_address, intrinsic, overload
 
 from ._numba_options import jit, jit_inline, jit_reduction
+from .layout import element_pointer
 
 for _name in ("dgemm", "sgemm"):
     llvm.add_symbol("fastbp_" + _name,
@@ -251,14 +252,6 @@ def _by_reference(typingctx, value):
     return types.CPointer(value)(value), codegen
 
 
-@intrinsic
-def _data_pointer(typingctx, arr):
-    """The typed pointer to ``arr``'s first element."""
-    def codegen(context, builder, signature, args):
-        return context.make_array(signature.args[0])(context, builder, args[0]).data
-    return types.CPointer(arr.dtype)(arr), codegen
-
-
 @jit
 def gemm(trans_a, trans_b, alpha, A, B, beta, C):
     """C <- alpha op(A) op(B) + beta C for C-contiguous 2-D arrays of one dtype.
@@ -297,10 +290,10 @@ def gemm(trans_a, trans_b, alpha, A, B, beta, C):
            _by_reference(np.uint8(_T if trans_a else _N)),
            _by_reference(np.int32(n)), _by_reference(np.int32(m)), _by_reference(np.int32(k)),
            _by_reference(as_type_of(C, alpha)),
-           _data_pointer(B), _by_reference(np.int32(B.shape[1])),
-           _data_pointer(A), _by_reference(np.int32(A.shape[1])),
+           element_pointer(B, 0), _by_reference(np.int32(B.shape[1])),
+           element_pointer(A, 0), _by_reference(np.int32(A.shape[1])),
            _by_reference(as_type_of(C, beta)),
-           _data_pointer(C), _by_reference(np.int32(C.shape[1])))
+           element_pointer(C, 0), _by_reference(np.int32(C.shape[1])))
 
 
 # The kernels call these: the transpose flags are computed at run time (they

@@ -34,9 +34,10 @@ from .checkpoint import read_checkpoint, write_checkpoint
 from .diagnostics import LearningMonitor
 from .exceptions import DivergenceError
 from .layout import workspace
-from .optimizers import REGULARIZATIONS, OptimizerState, Regularization, apply_update, optimizer_spec
+from .optimizers import (OPTIMIZER_NAMES, REGULARIZATIONS, OptimizerState, Regularization,
+                         apply_update, optimizer_spec)
 from .schedules import SCHEDULES, epoch_learning_rates, linear_scaling
-from .validation import check_choice, check_float, check_int, check_path, check_seed
+from .validation import check_bool, check_choice, check_float, check_int, check_path, check_seed
 
 #: Bytes of activation buffers one chunk may take by default (see default_chunk_size).
 DEFAULT_CHUNK_BYTES = 32 * 2**20
@@ -128,7 +129,7 @@ class FitSettings:
         s["momentum"] = check_float(s["momentum"], "momentum", minimum=0.0, maximum=1.0,
                                     strict_max=True)
         check_choice(s["regularization"], "regularization", tuple(REGULARIZATIONS))
-        check_choice(s["optimizer"], "optimizer", ("sgd", "adam"))
+        check_choice(s["optimizer"], "optimizer", OPTIMIZER_NAMES)
         check_choice(s["lr_schedule"], "lr_schedule", SCHEDULES)
         s["warmup_epochs"] = check_float(s["warmup_epochs"], "warmup_epochs", minimum=0.0)
         if s["base_batch_size"] is not None:
@@ -147,8 +148,7 @@ class FitSettings:
             s["chunk_size"] = check_int(s["chunk_size"], "chunk_size", minimum=1)
         check_hooks(callback=s["callback"], on_progress=s["on_progress"])
         s["checkpoint_every"] = check_int(s["checkpoint_every"], "checkpoint_every", minimum=1)
-        if not isinstance(s["resume"], (bool, np.bool_)):
-            raise TypeError(f"resume: expected a bool, found {type(s['resume']).__name__}")
+        s["resume"] = check_bool(s["resume"], "resume")
         if s["resume"] and s["checkpoint"] is None:
             raise ValueError("resume=True needs checkpoint=path")
         if s["checkpoint"] is not None:
@@ -159,7 +159,7 @@ class FitSettings:
             if os.path.isdir(s["checkpoint"]):
                 raise ValueError(f"checkpoint: {s['checkpoint']!r} is a folder; expected a file path")
         check_seed(s["seed"])  # checked now; drawn from when the fit starts
-        for name in ("shuffle", "nesterov", "reset_optimizer", "resume"):
+        for name in ("shuffle", "nesterov", "reset_optimizer"):
             s[name] = bool(s[name])
         return cls(**s)
 
@@ -317,7 +317,7 @@ class Trainer:
         index, bounds = prepared
         n = order.shape[0]
         theta = kv.theta
-        spare, v1_before, v2_before, hyper_before = self.snapshot
+        live = (theta, state.v1, state.v2, state.hyper)
         cost_sum = 0.0
         for k in range(first, stop):
             packed[-1] = gradient_sums(X, Y, index, bounds[k], bounds[k + 1], kv.x_scale,
@@ -328,11 +328,11 @@ class Trainer:
                 return k - first, cost_sum
             m = min(batch_size, n - k * batch_size)
             # The step is in place: keep the last finite state to restore.
-            for before, now in zip(self.snapshot, (theta, state.v1, state.v2, state.hyper)):
+            for before, now in zip(self.snapshot, live):
                 before[:] = now
             if not apply_update(theta, self.G, state.v1, state.v2, kv.layout, 1.0 / m,
                                 float(batch_etas[k]), state.hyper, state.options):
-                for before, now in zip(self.snapshot, (theta, state.v1, state.v2, state.hyper)):
+                for before, now in zip(self.snapshot, live):
                     now[:] = before
                 return k - first, cost_sum
             cost_sum += batch_cost
@@ -340,17 +340,6 @@ class Trainer:
 
 
 # ------------------------------------------------------------------ the fit loop
-class _Alone:
-    """The communicator of a fit without one: rank 0 of 1."""
-    rank, size = 0, 1
-
-    def allreduce_sum_inplace(self, buf):
-        pass
-
-    def allgather_ints(self, values):
-        return np.asarray(values, dtype=np.int64).reshape(1, -1)
-
-
 def fit(net, X, Y, settings, evaluation=None, comm=None, row_start=0, n=None):
     """Train ``net`` for settings.epochs epochs; return the history (also ``net.history_``).
 
@@ -372,7 +361,7 @@ def fit(net, X, Y, settings, evaluation=None, comm=None, row_start=0, n=None):
     """
     s = settings
     n = X.shape[0] if n is None else n
-    group = _Alone() if comm is None else comm
+    rank = 0 if comm is None else comm.rank
     rng = check_seed(s.seed)
     if s.checkpoint is not None and rng is s.seed:  # an own copy of the caller's generator
         rng = np.random.Generator(type(s.seed.bit_generator)())
@@ -404,7 +393,8 @@ def fit(net, X, Y, settings, evaluation=None, comm=None, row_start=0, n=None):
     peak_eta = linear_scaling(s.eta, s.batch_size, s.base_batch_size)
     n_batches = -(-n // s.batch_size)
     order = np.arange(n, dtype=np.int64)
-    monitor = LearningMonitor(net, X, Y, s.eta, s.epochs) if group.rank == 0 and X.shape[0] else None
+    watch = rank == 0 and X.shape[0] > 0  # NotLearningWarning: once, on rows rank 0 holds
+    monitor = LearningMonitor(net, X, Y, s.eta, s.epochs) if watch else None
     eval_sums = np.zeros(3, dtype=np.float64)  # eval cost sum, correct, rows
     for epoch in range(first_epoch, s.epochs):
         t0 = time.perf_counter()
@@ -423,7 +413,8 @@ def fit(net, X, Y, settings, evaluation=None, comm=None, row_start=0, n=None):
             Xe, Ye, ye = evaluation
             out, total = net._forward(Xe, Ye, s.chunk_size)
             eval_sums[:] = (total, np.count_nonzero(np.argmax(out, axis=1) == ye), Xe.shape[0])
-            group.allreduce_sum_inplace(eval_sums)
+            if comm is not None:
+                comm.allreduce_sum_inplace(eval_sums)
             history["eval_cost"].append(float(eval_sums[0] / eval_sums[2]))
             history["eval_accuracy"].append(float(eval_sums[1] / eval_sums[2]))
         history["time"].append(time.perf_counter() - t0)
@@ -431,11 +422,11 @@ def fit(net, X, Y, settings, evaluation=None, comm=None, row_start=0, n=None):
             monitor.after_epoch(history)
         stop = s.callback is not None and bool(s.callback(net, epoch, history))
         if comm is not None:
-            stop = bool(group.allgather_ints([int(stop)]).any())
-        if s.checkpoint is not None and group.rank == 0 and (
+            stop = bool(comm.allgather_ints([int(stop)]).any())
+        if s.checkpoint is not None and rank == 0 and (
                 stop or epoch + 1 == s.epochs or (epoch + 1) % s.checkpoint_every == 0):
-            write_checkpoint(s.checkpoint, kernel_view(net).theta, state.v1, state.v2, state.step, rng,
-                             epoch + 1, history, record)
+            write_checkpoint(s.checkpoint, kernel_view(net).theta, state.v1, state.v2, state.step,
+                             rng, epoch + 1, history, record)
         if stop:
             break
     return history

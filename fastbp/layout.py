@@ -59,8 +59,8 @@ def workspace(sizes, dtype, chunk_rows):
 
 
 @intrinsic
-def _element_pointer(typingctx, arr, index):
-    """Pointer to arr[index] (no bounds check)."""
+def element_pointer(typingctx, arr, index):
+    """Typed pointer to the element ``index`` places from the start of ``arr``'s data (no bounds check)."""
     sig = types.CPointer(arr.dtype)(arr, index)
 
     def codegen(context, builder, signature, args):
@@ -78,7 +78,7 @@ def matrix_view(buf, start, rows, cols):
     The view does not keep ``buf`` alive, so it must not outlive the kernel
     call; Python code uses :func:`numpy_matrix_view` instead.
     """
-    return numba.carray(_element_pointer(buf, start), (rows, cols))
+    return numba.carray(element_pointer(buf, start), (rows, cols))
 
 
 def numpy_matrix_view(buf, start, rows, cols):

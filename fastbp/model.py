@@ -238,7 +238,7 @@ class Network:
         Yk = Y if Y is not None else np.empty((0, self.sizes[-1]), self.dtype)
         work = self._workspace(self._chunk_rows(chunk_size, n))
         total = forward_outputs(X, Yk, np.arange(n, dtype=np.int64), self._x_scale,
-                                        self.cost_function.code, self._theta, self._arch, work, out)
+                                self.cost_function.code, self._theta, self._arch, work, out)
         return out, total
 
     # -------------------------------------------------------------- inference
@@ -324,7 +324,7 @@ class Network:
         G = np.empty_like(self._theta)
         work = self._workspace(self._chunk_rows(chunk_size, n))
         gradient_sums(X, Y, np.arange(n, dtype=np.int64), 0, n, self._x_scale,
-                              self.cost_function.code, self._theta, self._arch, work, G)
+                      self.cost_function.code, self._theta, self._arch, work, G)
         G /= n
         L = len(self.sizes) - 1
         return ([layer_biases(G, self._layout, l).copy() for l in range(L)],

@@ -278,6 +278,10 @@ class Adam:
         return n_parameters, n_parameters
 
 
+#: The optimizers by the name fit's ``optimizer`` takes.
+OPTIMIZER_NAMES = (SGD.name, Adam.name)
+
+
 def optimizer_spec(name, momentum=0.0, nesterov=False, lars=0.0, beta1=0.9, beta2=0.999,
                    epsilon=1e-8):
     """The spec that ``name`` ("sgd" or "adam") and the fit options make (Adam ignores momentum and LARS)."""

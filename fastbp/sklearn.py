@@ -158,10 +158,6 @@ class _Optimizer:
                               epsilon=epsilon)
         self.trainer = Trainer(net, spec, batch_size)
 
-    def resize(self, net, batch_size):
-        """New work buffers when a later partial_fit uses another batch size."""
-        self.trainer.resize(batch_size)
-
     @property
     def eta(self):
         """The rate the kernel steps with (Adam scales it by its bias corrections)."""
@@ -406,7 +402,7 @@ class _BaseMLP(BaseEstimator):
                 self.momentum, self.nesterovs_momentum, self.power_t, self.beta_1, self.beta_2,
                 self.epsilon)
         optimizer = self._optimizer
-        optimizer.resize(net, batch_size)
+        optimizer.trainer.resize(batch_size)  # a later partial_fit may change the batch size
         # Validated once per fit: every epoch then runs in one kernel call on these arrays.
         Xk, _ = net._inputs(_plain(X_train))
         Yk = _plain(np.asarray(y_train, dtype=net.dtype))

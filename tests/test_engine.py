@@ -12,24 +12,11 @@ import pytest
 
 import fastbp
 from fastbp import engine
+from fastbp.distributed import SingleProcess
 from fastbp.engine import FitSettings, Trainer, kernel_view
 from fastbp.optimizers import SGD, Adam, Regularization
 
 pytestmark = pytest.mark.filterwarnings("ignore::fastbp.NotLearningWarning")
-
-
-class OneRank:
-    """A communicator of one rank that exchanges nothing: forces the per-step path."""
-    rank, size = 0, 1
-
-    def allreduce_sum_inplace(self, buf):
-        pass
-
-    def allgather_ints(self, values):
-        return np.asarray(values, dtype=np.int64).reshape(1, -1)
-
-    def bcast_inplace(self, buf, root=0):
-        pass
 
 
 def data(n=37, n_in=5, n_out=3, seed=0):
@@ -58,7 +45,8 @@ def test_per_step_path_equals_the_compiled_drivers(rule, batch_size, chunk_size)
     Y = np.eye(3)[y]
     settings = FitSettings.checked(3, batch_size, eta, **options)
     local = engine.fit(nets[0], X, Y, settings)
-    shared = engine.fit(nets[1], X, Y, settings, comm=OneRank(), n=X.shape[0])
+    # Passing a communicator, even of one rank, selects the per-step path.
+    shared = engine.fit(nets[1], X, Y, settings, comm=SingleProcess(), n=X.shape[0])
     np.testing.assert_allclose(kernel_view(nets[1]).theta, kernel_view(nets[0]).theta,
                                rtol=0, atol=1e-10)
     np.testing.assert_allclose(shared["train_cost"], local["train_cost"], rtol=1e-12)
