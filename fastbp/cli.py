@@ -281,7 +281,7 @@ def _add_train_arguments(t, data_help):
     g = t.add_argument_group("performance")
     _train_option(g, "--chunk-size", type=_count, metavar="N",
                   help="rows per forward/backward chunk within a mini-batch; bounds memory, "
-                       "not the result", default_text="about 32 MiB of buffers")
+                       "not the result", default_text="about 64 MiB of buffers")
     _train_option(g, "--threads", type=_count, metavar="N",
                   help="BLAS threads for the matrix products (needs threadpoolctl)",
                   default_text="BLAS's own, e.g. $OPENBLAS_NUM_THREADS")

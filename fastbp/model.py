@@ -411,7 +411,7 @@ class Network:
             sums are accumulated chunk by chunk, so the result does not depend
             on it (up to rounding) and activation memory is bounded by
             chunk_size x (sizes[0] + sizes[-1] + 3 sum(sizes[1:])) values.
-            Default: :func:`default_chunk_size` (about 32 MiB of buffers).
+            Default: :func:`default_chunk_size` (about 64 MiB of buffers).
         callback : callable, optional
             ``callback(net, epoch, history)`` after every epoch; True stops.
         optimizer : {"sgd", "adam"}, default="sgd"
