@@ -1367,3 +1367,28 @@ def table(verbose=False):
 
 if __name__ == "__main__":
     table(verbose="--cases" in sys.argv)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_all_finite_finds_a_bad_value_anywhere_in_its_blocks(dtype, bad):
+    from fastbp.validation import FINITE_BLOCK, all_finite
+    n = 2 * FINITE_BLOCK + 7  # two whole blocks and a short one
+    for position in (0, FINITE_BLOCK - 1, FINITE_BLOCK, 2 * FINITE_BLOCK, n - 1):
+        a = np.ones(n, dtype)
+        assert all_finite(a)
+        a[position] = bad
+        assert not all_finite(a), position
+        assert not all_finite(a.reshape(-1, 1)), position
+    b = np.ones((FINITE_BLOCK + 3, 2), dtype).T  # not contiguous
+    assert all_finite(b)
+    b[1, -1] = bad
+    assert not all_finite(b)
+
+
+def test_all_finite_of_integers_and_empty_arrays():
+    from fastbp.validation import all_finite
+    assert all_finite(np.array([1, 2, 3]))
+    assert all_finite(np.zeros((0, 4)))
+    assert all_finite(np.array([True]))
+    assert not all_finite(np.array([1 + 1j, complex(np.inf, 0)]))
