@@ -37,6 +37,11 @@ jit_reduction = numba.njit(**REDUCTION_JIT_OPTIONS)
 # their own (activations.py, costs.py, backprop.py, steps.py). Inlined functions
 # stay callable from Python.
 jit_inline = numba.njit(**JIT_OPTIONS, inline="always")
+# For the implementations of @overload functions (fast_math.py): compiled once
+# per signature and linked into the callers, whose cache holds them (no cache
+# of their own); the callers' error model, so that division by zero gives
+# inf/NaN without a branch that would keep LLVM from vectorising a loop.
+OVERLOAD_JIT_OPTIONS = dict(error_model="numpy")
 
 # Custom activations reach the kernels as the addresses of their compiled
 # code in an int64 array (activations.function_addresses), called through a

@@ -15,14 +15,18 @@ IEEE semantics forbid fusing.
 
 They are type-generic: float32 in, float32 out, computed in float32; float64
 in, float64 out. Any other argument type (an integer, say) is refused at
-typing time: convert it first. Inside jitted code they are inlined at Numba-IR
-level (``inline="always"``), so they take the caller's fastmath flags: fastbp's
-``{"reassoc", "contract"}`` keeps the errors below (the tests check both
-option sets); "nnan"/"ninf" are never needed and would break the NaN/inf
-handling. From Python they can be called on a scalar (they compile once).
+typing time: convert it first. Each implementation is compiled once per dtype
+(``error_model="numpy"``) and LLVM inlines it into the calling loop, which it
+then vectorises; inlining them in Numba's IR instead (``inline="always"``, as
+before) typed and lowered them again at every call site, about half a second
+of a cold first fit each. Under fastbp's ``jit_reduction`` options
+(``{"reassoc", "contract"}``) the loop uses FMA; the errors below hold under
+both option sets (tested); "nnan"/"ninf" are never needed and would break the
+NaN/inf handling. From Python they can be called on a scalar (they compile
+once).
 
 Numba's disk cache keys a cached function on its own source file only: a
-cached kernel that inlines these functions keeps the old code after an edit
+cached kernel that calls these functions keeps the old code after an edit
 here until its cache is cleared (or its own file changes).
 
 Method (exp), after Cody and Waite and Cephes (S. L. Moshier):
@@ -70,7 +74,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from ._numba_options import jit_inline
+from ._numba_options import OVERLOAD_JIT_OPTIONS, jit_inline
 
 __all__ = ["select", "vexp", "vsigmoid", "vtanh"]
 
@@ -245,7 +249,7 @@ def _vexp(x):
     """Typing stub of :func:`vexp` (jitted code only)."""
 
 
-@overload(_vexp, inline="always")
+@overload(_vexp, jit_options=OVERLOAD_JIT_OPTIONS)
 def _vexp_overload(x):
     if x == types.float32:
         return _exp32_impl(x)
@@ -258,7 +262,7 @@ def _vsigmoid(z):
     """Typing stub of :func:`vsigmoid` (jitted code only)."""
 
 
-@overload(_vsigmoid, inline="always")
+@overload(_vsigmoid, jit_options=OVERLOAD_JIT_OPTIONS)
 def _vsigmoid_overload(z):
     if z not in (types.float32, types.float64):
         return None
@@ -273,7 +277,7 @@ def _vtanh(z):
     """Typing stub of :func:`vtanh` (jitted code only)."""
 
 
-@overload(_vtanh, inline="always")
+@overload(_vtanh, jit_options=OVERLOAD_JIT_OPTIONS)
 def _vtanh_overload(z):
     if z == types.float32:
         K = _F32
@@ -314,8 +318,8 @@ def _vtanh_overload(z):
 
 
 # --------------------------------------------------------------------------
-# Public entry points: callable from Python (one compile per dtype) and
-# inlined at Numba-IR level into jitted callers.
+# Public entry points: callable from Python (one compile per dtype); in jitted
+# callers these thin wrappers are inlined and call the implementations above.
 
 
 @jit_inline

@@ -115,13 +115,13 @@ def chunked_minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, 
                                options)
 
 
-@jit_inline
+@jit
 def copy_into(dst, src):
     for p in range(src.shape[0]):  # a loop: slice assignment's checks cost compile time
         dst[p] = src[p]
 
 
-@jit_inline
+@jit
 def save_snapshot(snapshot, theta, v1, v2, hyper):
     copy_into(snapshot[0], theta)
     copy_into(snapshot[1], v1)
@@ -129,7 +129,7 @@ def save_snapshot(snapshot, theta, v1, v2, hyper):
     copy_into(snapshot[3], hyper)
 
 
-@jit_inline
+@jit
 def restore_snapshot(snapshot, theta, v1, v2, hyper):
     copy_into(theta, snapshot[0])
     copy_into(v1, snapshot[1])
