@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._numba_options import jit_inline, jit_reduction
+from ._numba_options import jit, jit_inline, jit_reduction
 from .blas import as_type_of, zero_of
 from .fast_math import select
 
@@ -161,9 +161,13 @@ def update_block(w, g, v1, v2, eta, l2, l1, rule):
     return check
 
 
-@jit_inline
+@jit
 def state_slice(v, lo, hi):
-    """v[lo:hi], or v itself when the optimiser keeps no such state (v empty)."""
+    """v[lo:hi], or v itself when the optimiser keeps no such state (v empty).
+
+    Compiled once (LLVM inlines it): inlined in Numba's IR at its eight call
+    sites in a step, it made 330 instructions to type and lower.
+    """
     return v[lo:hi] if v.shape[0] > 0 else v
 
 
