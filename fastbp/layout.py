@@ -27,7 +27,7 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
-from ._numba_options import jit_inline
+from ._numba_options import jit, jit_inline
 
 
 def parameter_layout(sizes):
@@ -69,12 +69,14 @@ def element_pointer(typingctx, arr, index):
     return sig, codegen
 
 
-@jit_inline
+@jit
 def matrix_view(buf, start, rows, cols):
     """The (rows, cols) row-major block of the flat ``buf`` starting at ``start``.
 
     Built from a pointer, without ``reshape``'s checks (whose error messages
     alone cost seconds of compile time): the Python layer sizes every buffer.
+    Compiled once and called (LLVM inlines it), not inlined in Numba's IR at
+    each of a step's views.
     The view does not keep ``buf`` alive, so it must not outlive the kernel
     call; Python code uses :func:`numpy_matrix_view` instead.
     """
