@@ -33,9 +33,10 @@ jit_reduction = numba.njit(**REDUCTION_JIT_OPTIONS)
 # is linked and optimised again in every caller, but one driver with every stage
 # inlined is typed as a whole, which cost more: a step whose two variants (one
 # chunk, several chunks) were inlined together tripled the compile time, so the
-# per-layer stages (activation, f', cost, BP1) and each step are compiled on
-# their own (activations.py, costs.py, backprop.py, steps.py). Inlined functions
-# stay callable from Python.
+# per-layer stages (activation, f', cost, BP1) are compiled on their own
+# (activations.py, costs.py, backprop.py), and the one-chunk step is inlined
+# into its driver (steps.py: one library fewer to link, optimise and emit
+# again). Inlined functions stay callable from Python.
 jit_inline = numba.njit(**JIT_OPTIONS, inline="always")
 # For the implementations of @overload functions (fast_math.py): compiled once
 # per signature and linked into the callers, whose cache holds them (no cache

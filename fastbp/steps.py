@@ -67,7 +67,7 @@ def layer_step_from_deltas(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, h
     return check + update_biases(l, theta, G, v1, v2, layout, rule)
 
 
-@jit
+@jit_inline
 def minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, G, hyper,
                    options, arch, work):
     """One SGD step on the rows index[start:stop] (at most one chunk), in place; returns (cost sum, finite).
