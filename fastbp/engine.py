@@ -29,12 +29,12 @@ from typing import Any, NamedTuple, Optional
 import numpy as np
 
 from . import steps
-from .backprop import gradient_sums
+from .backprop import FUSED_UPDATE_ROWS, gradient_sums
 from .checkpoint import read_checkpoint, write_checkpoint
 from .diagnostics import LearningMonitor
 from .exceptions import DivergenceError
 from .layout import workspace
-from .optimizers import (OPTIMIZER_NAMES, REGULARIZATIONS, OptimizerState, Regularization,
+from .optimizers import (OPTIMIZER_NAMES, REGULARIZATIONS, SGD, OptimizerState, Regularization,
                          apply_update, optimizer_spec)
 from .schedules import SCHEDULES, epoch_learning_rates, linear_scaling
 from .validation import check_bool, check_choice, check_float, check_int, check_path, check_seed
@@ -264,6 +264,7 @@ class Trainer:
         self.chunk_size = chunk_size
         self.batch_size = None
         self.resize(batch_size)
+        self._lars = isinstance(spec, SGD) and spec.lars > 0.0
 
     def resize(self, batch_size):
         """Chunk buffers for mini-batches of ``batch_size`` rows (new ones only if it changed)."""
@@ -306,8 +307,12 @@ class Trainer:
     def _run_local(self, X, Y, order, batch_size, first, stop, batch_etas, prepared):
         """Mini-batches first .. stop-1 in one compiled driver call: (completed, cost sum)."""
         kv, state = kernel_view(self.net), self.state
-        one_chunk = batch_size <= self.work[0].shape[0]
-        driver = steps.sgd_minibatches if one_chunk else steps.sgd_minibatches_chunked
+        if batch_size > self.work[0].shape[0]:
+            driver = steps.sgd_minibatches_chunked
+        elif batch_size <= FUSED_UPDATE_ROWS and not self._lars:
+            driver = steps.sgd_small_minibatches  # compiles only the small-batch step
+        else:
+            driver = steps.sgd_minibatches
         status, done, part = driver(
             X, Y, order, batch_size, first, stop, kv.x_scale, kv.cost_code, batch_etas,
             state.hyper, state.options, kv.theta, state.v1, state.v2, self.G, self.snapshot,

@@ -24,53 +24,87 @@ DIVERGED = 1
 
 
 @jit_inline
-def layer_step_from_deltas(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, hyper, options,
-                           work):
-    """BP4/BP3 for layer l from its Delta and A^{l-1}, and the layer's step, in place.
+def fused_layer_step(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, hyper, options, work):
+    """:func:`layer_step_from_deltas` for a small mini-batch without LARS (the same arguments and results).
 
-    Returns a sum that is 0 iff all new values are finite. G (theta's layout)
-    is scratch: a small batch uses two rows of the layer's block as the L1
-    buffer, a large one (or LARS, which needs the whole gradient's norm) the
-    whole block; for a large batch with plain SGD the step is folded into the
-    gradient's GEMM (beta = 1 - eta l2, alpha = -eta / m) and G is not used.
+    Two rows of the weight gradient at a time go into the first two rows of
+    the layer's block of G, an L1 buffer, and their step is applied at once.
     """
     n_in = layout[l, 0]
     n_out = layout[l, 1]
     w0 = layout[l, 2]
     b0 = layout[l, 3]
     bias_sums(D, G[b0:b0 + n_out], False)
+    record_weight_norm(l, theta, layout, hyper, options)
+    check = 0.0
+    buf = matrix_view(G, w0, 2, n_in)
+    for i in range(0, n_out, 2):
+        two = i + 1 < n_out
+        weight_gradient_rows(D, A_prev, i, two, buf)
+        lo = w0 + i * n_in
+        hi = lo + (2 if two else 1) * n_in
+        check += update_block(theta[lo:hi], G[w0:w0 + hi - lo],
+                              state_slice(v1, lo, hi), state_slice(v2, lo, hi),
+                              rule[1], rule[2], rule[3], rule)
+    return check + update_biases(l, theta, G, v1, v2, layout, rule)
+
+
+@jit_inline
+def layer_step_from_deltas(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, hyper, options,
+                           work):
+    """BP4/BP3 for layer l from its Delta and A^{l-1}, and the layer's step, in place.
+
+    Returns a sum that is 0 iff all new values are finite. G (theta's layout)
+    is scratch: a small batch uses two rows of the layer's block as the L1
+    buffer (:func:`fused_layer_step`), a large one (or LARS, which needs the
+    whole gradient's norm) the whole block; for a large batch with plain SGD
+    the step is folded into the gradient's GEMM (beta = 1 - eta l2,
+    alpha = -eta / m) and G is not used.
+    """
     lars = uses_lars(hyper, rule)
-    fused = rows <= FUSED_UPDATE_ROWS and not lars
+    if rows <= FUSED_UPDATE_ROWS and not lars:
+        return fused_layer_step(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, hyper,
+                                options, work)
+    n_out = layout[l, 1]
+    w0 = layout[l, 2]
+    b0 = layout[l, 3]
+    bias_sums(D, G[b0:b0 + n_out], False)
     plain_sgd = rule[4] == 0.0 and not rule[6] and rule[3] == 0.0 and not lars  # L2 or none
-    if not (fused or plain_sgd):
+    if not plain_sgd:
         # The whole layer's gradient, then the step (LARS needs its norm).
         gemm_tn(1.0, D, A_prev, 0.0, weights_of(G, layout, l))
         return update_layer(l, theta, G, v1, v2, layout, rule, hyper, options)
+    # Plain SGD on a large batch: the step is one GEMM into W,
+    # W <- (1 - eta l2) W - (eta / m) (Delta^l)^T A^{l-1}.
     record_weight_norm(l, theta, layout, hyper, options)
-    check = 0.0
-    if fused:
-        buf = matrix_view(G, w0, 2, n_in)
-        for i in range(0, n_out, 2):
-            two = i + 1 < n_out
-            weight_gradient_rows(D, A_prev, i, two, buf)
-            lo = w0 + i * n_in
-            hi = lo + (2 if two else 1) * n_in
-            check += update_block(theta[lo:hi], G[w0:w0 + hi - lo],
-                                  state_slice(v1, lo, hi), state_slice(v2, lo, hi),
-                                  rule[1], rule[2], rule[3], rule)
-    else:
-        # Plain SGD on a large batch: the step is one GEMM into W,
-        # W <- (1 - eta l2) W - (eta / m) (Delta^l)^T A^{l-1}.
-        gemm_tn(-rule[1] * rule[0], D, A_prev, 1.0 - rule[1] * rule[2],
-                weights_of(theta, layout, l))
-        check += finiteness_check(theta[w0:b0])
-    return check + update_biases(l, theta, G, v1, v2, layout, rule)
+    gemm_tn(-rule[1] * rule[0], D, A_prev, 1.0 - rule[1] * rule[2],
+            weights_of(theta, layout, l))
+    return finiteness_check(theta[w0:b0]) + update_biases(l, theta, G, v1, v2, layout, rule)
 
 
 @jit_inline
 def minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, G, hyper,
                    options, arch, work):
     """One SGD step on the rows index[start:stop] (at most one chunk), in place; returns (cost sum, finite).
+
+    See :func:`one_chunk_step`, which it runs with :func:`layer_step_from_deltas`.
+    """
+    return one_chunk_step(layer_step_from_deltas, X, Y, index, start, stop, x_scale, cost, eta,
+                          theta, v1, v2, G, hyper, options, arch, work)
+
+
+@jit_inline
+def small_minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, G, hyper,
+                         options, arch, work):
+    """:func:`minibatch_step` for at most FUSED_UPDATE_ROWS rows and no LARS, with :func:`fused_layer_step` only."""
+    return one_chunk_step(fused_layer_step, X, Y, index, start, stop, x_scale, cost, eta, theta,
+                          v1, v2, G, hyper, options, arch, work)
+
+
+@jit_inline
+def one_chunk_step(layer_step, X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, G,
+                   hyper, options, arch, work):
+    """One SGD step on the rows index[start:stop] (one chunk), in place; returns (cost sum, finite).
 
     Forward, BP1, then layer by layer from the top: BP2 into the layer below
     (with the weights before their step), then the layer's BP4/BP3 and its
@@ -99,8 +133,8 @@ def minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, 
             gemm_nn(1.0, D, weights_of(theta, layout, l), 0.0, D_below)
             multiply_by_fprime(D_below, layer_block(Zbuf, layout, l - 1, rows, cmax), A_prev,
                                codes[l - 1], functions[l - 1, 1])
-        check += layer_step_from_deltas(l, rows, D, A_prev, theta, G, v1, v2, layout, rule,
-                                        hyper, options, work)
+        check += layer_step(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, hyper, options,
+                            work)
     return total, check == 0.0
 
 
@@ -194,6 +228,20 @@ def sgd_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, c
     return run_minibatches(minibatch_step, X, Y, order, batch_size, first_batch, stop_batch,
                            x_scale, cost, batch_etas, hyper, options, theta, v1, v2, G, snapshot,
                            arch, work)
+
+
+@jit
+def sgd_small_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, cost,
+                          batch_etas, hyper, options, theta, v1, v2, G, snapshot, arch, work):
+    """:func:`sgd_minibatches` for mini-batches of at most FUSED_UPDATE_ROWS rows, without LARS.
+
+    The same arguments and results, bit for bit; its step compiles only the
+    small-batch layer step (:func:`fused_layer_step`), which is what a first
+    fit with small mini-batches waits for.
+    """
+    return run_minibatches(small_minibatch_step, X, Y, order, batch_size, first_batch,
+                           stop_batch, x_scale, cost, batch_etas, hyper, options, theta, v1, v2,
+                           G, snapshot, arch, work)
 
 
 @jit

@@ -100,3 +100,50 @@ def test_trainer_reuses_the_optimizer_state_only_when_asked_and_of_the_same_kind
     assert Trainer(net, Adam(), 4, reuse_state=True).state is first.state
     assert Trainer(net, Adam(), 4).state.step == 0.0
     assert Trainer(net, SGD(0.9), 4, reuse_state=True).state.spec == SGD(0.9)
+
+
+SMALL_RULES = {k: v for k, v in RULES.items() if "lars" not in v}
+
+
+@pytest.mark.parametrize("rule", sorted(SMALL_RULES))
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_small_batch_driver_equals_the_general_one_bit_for_bit(rule, dtype):
+    """steps.sgd_small_minibatches (a first fit's driver) runs the general driver's small-batch path."""
+    from fastbp import steps
+    X, y = data(n=41)
+    Y = np.eye(3)[y].astype(dtype)
+    options = dict(SMALL_RULES[rule])
+    eta = options.pop("eta")
+    s = FitSettings.checked(1, 8, eta, **options)
+    results = []
+    for driver in (steps.sgd_minibatches, steps.sgd_small_minibatches):
+        net = fastbp.Network([5, 7, 6, 3], cost="cross_entropy", seed=2, dtype=dtype,
+                             activation="tanh", output_activation="sigmoid")
+        trainer = Trainer(net, s.optimizer_spec(), 8)
+        trainer.state.use(s.optimizer_spec(), s.regularization_per_step(41))
+        kv, state = kernel_view(net), trainer.state
+        order = np.random.default_rng(5).permutation(41).astype(np.int64)
+        etas = np.full(6, eta)
+        status, done, cost = driver(X.astype(dtype), Y, order, 8, 0, 6, kv.x_scale, kv.cost_code,
+                                    etas, state.hyper, state.options, kv.theta, state.v1, state.v2,
+                                    trainer.G, trainer.snapshot, kv.arch, trainer.work)
+        assert (status, done) == (steps.OK, 6)
+        results.append((kv.theta.tobytes(), state.v1.tobytes(), state.v2.tobytes(), cost))
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("batch_size,lars,expected", [
+    (8, 0.0, "sgd_small_minibatches"), (32, 0.0, "sgd_small_minibatches"),
+    (33, 0.0, "sgd_minibatches"), (8, 0.02, "sgd_minibatches")])
+def test_trainer_picks_the_small_batch_driver_only_where_it_applies(monkeypatch, batch_size, lars,
+                                                                    expected):
+    from fastbp import steps
+    called = []
+    for name in ("sgd_small_minibatches", "sgd_minibatches", "sgd_minibatches_chunked"):
+        real = getattr(steps, name)
+        monkeypatch.setattr(steps, name,
+                            lambda *a, _real=real, _name=name: called.append(_name) or _real(*a))
+    X, y = data(n=70)
+    net = fastbp.Network([5, 4, 3], seed=1)
+    net.fit(X, y, 1, batch_size, 0.1, momentum=0.9 if lars else 0.0, lars=lars)
+    assert set(called) == {expected}
