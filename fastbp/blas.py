@@ -268,9 +268,25 @@ def gemm(trans_a, trans_b, alpha, A, B, beta, C):
 
     Notes
     -----
+    The kernels call :func:`gemm_nt`, :func:`gemm_nn` and :func:`gemm_tn`,
+    each of which compiles only its own loops; this entry point (for Python
+    callers and tests) takes the same path as they do. Shapes are not
+    checked here; the Python layer validates them.
+    """
+    if trans_b and not trans_a:
+        gemm_nt(alpha, A, B, beta, C)
+    elif trans_a and not trans_b:
+        gemm_tn(alpha, A, B, beta, C)
+    else:
+        _gemm_loops_or_blas(trans_a, trans_b, alpha, A, B, beta, C)
+
+
+@jit
+def _gemm_loops_or_blas(trans_a, trans_b, alpha, A, B, beta, C):
+    """:func:`gemm` by plain loops for a tiny product, else by BLAS.
+
     A row-major (m, n) array is the column-major (n, m) array of its transpose,
-    so the call computes C.T = op(B).T op(A).T in BLAS's column-major terms.
-    Shapes are not checked here; the Python layer validates them.
+    so the BLAS call computes C.T = op(B).T op(A).T in column-major terms.
     """
     m = C.shape[0]
     n = C.shape[1]
@@ -279,12 +295,6 @@ def gemm(trans_a, trans_b, alpha, A, B, beta, C):
         return
     if m * n * k <= SMALL_GEMM_WORK:
         _small_gemm(trans_a, trans_b, alpha, A, B, beta, C)
-        return
-    if trans_b and not trans_a and m <= FEW_ROWS:
-        _gemm_nt_few_rows(alpha, A, B, beta, C)
-        return
-    if trans_a and not trans_b and k <= FEW_ROWS:
-        _gemm_tn_short(alpha, A, B, beta, C)
         return
     _xgemm(_by_reference(np.uint8(_T if trans_b else _N)),
            _by_reference(np.uint8(_T if trans_a else _N)),
@@ -296,25 +306,36 @@ def gemm(trans_a, trans_b, alpha, A, B, beta, C):
            element_pointer(C, 0), _by_reference(np.int32(C.shape[1])))
 
 
-# The kernels call these: the transpose flags are computed at run time (they
-# are always the same values), so one compiled gemm serves every call site
-# instead of one specialisation per combination of literal flags.
+# The transpose flags are computed at run time (they are always the same
+# values), so one compiled _gemm_loops_or_blas serves every call site instead
+# of one specialisation per combination of literal flags; each wrapper adds
+# only its own small-matrix loop, so a fit compiles the loops its products use
+# (a small-batch step never calls gemm_tn).
 @jit_inline
 def gemm_nt(alpha, A, B, beta, C):
-    """C <- alpha A B^T + beta C."""
-    no = C.shape[0] < 0
-    gemm(no, not no, alpha, A, B, beta, C)
+    """C <- alpha A B^T + beta C (A with few rows: register-blocked loops)."""
+    m = C.shape[0]
+    no = m < 0
+    if 0 < m <= FEW_ROWS and C.shape[1] > 0 and m * C.shape[1] * A.shape[1] > SMALL_GEMM_WORK:
+        _gemm_nt_few_rows(alpha, A, B, beta, C)
+    else:
+        _gemm_loops_or_blas(no, not no, alpha, A, B, beta, C)
 
 
 @jit_inline
 def gemm_nn(alpha, A, B, beta, C):
     """C <- alpha A B + beta C."""
     no = C.shape[0] < 0
-    gemm(no, no, alpha, A, B, beta, C)
+    _gemm_loops_or_blas(no, no, alpha, A, B, beta, C)
 
 
 @jit_inline
 def gemm_tn(alpha, A, B, beta, C):
-    """C <- alpha A^T B + beta C."""
-    no = C.shape[0] < 0
-    gemm(not no, no, alpha, A, B, beta, C)
+    """C <- alpha A^T B + beta C (a short sum over A's rows: loops)."""
+    k = A.shape[0]
+    no = k < 0
+    if (0 < k <= FEW_ROWS and C.shape[0] > 0 and C.shape[1] > 0
+            and C.shape[0] * C.shape[1] * k > SMALL_GEMM_WORK):
+        _gemm_tn_short(alpha, A, B, beta, C)
+    else:
+        _gemm_loops_or_blas(not no, no, alpha, A, B, beta, C)
