@@ -34,7 +34,7 @@ from .checkpoint import read_checkpoint, write_checkpoint
 from .diagnostics import LearningMonitor
 from .exceptions import DivergenceError
 from .layout import workspace
-from .optimizers import (OPTIMIZER_NAMES, REGULARIZATIONS, SGD, OptimizerState, Regularization,
+from .optimizers import (OPTIMIZER_NAMES, REGULARIZATIONS, OptimizerState, Regularization,
                          apply_update, optimizer_spec)
 from .schedules import SCHEDULES, epoch_learning_rates, linear_scaling
 from .validation import check_bool, check_choice, check_float, check_int, check_path, check_seed
@@ -264,7 +264,6 @@ class Trainer:
         self.chunk_size = chunk_size
         self.batch_size = None
         self.resize(batch_size)
-        self._lars = isinstance(spec, SGD) and spec.lars > 0.0
 
     def resize(self, batch_size):
         """Chunk buffers for mini-batches of ``batch_size`` rows (new ones only if it changed)."""
@@ -309,7 +308,7 @@ class Trainer:
         kv, state = kernel_view(self.net), self.state
         if batch_size > self.work[0].shape[0]:
             driver = steps.sgd_minibatches_chunked
-        elif batch_size <= FUSED_UPDATE_ROWS and not self._lars:
+        elif batch_size <= FUSED_UPDATE_ROWS and not self.spec.uses_lars:
             driver = steps.sgd_small_minibatches  # compiles only the small-batch step
         else:
             driver = steps.sgd_minibatches

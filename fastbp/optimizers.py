@@ -255,6 +255,11 @@ class SGD:
         hyper[H_MOMENTUM] = self.momentum
         hyper[H_TRUST] = self.lars
 
+    @property
+    def uses_lars(self):
+        """The kernels scale the weight steps by LARS (see :func:`uses_lars`, their side of it)."""
+        return self.lars > 0.0
+
     def state_sizes(self, n_parameters):
         """Lengths of the two state vectors (v1: velocity; v2: unused)."""
         return n_parameters, 0
@@ -276,6 +281,8 @@ class Adam:
         hyper[H_BETA1] = self.beta1
         hyper[H_BETA2] = self.beta2
         hyper[H_EPSILON] = self.epsilon
+
+    uses_lars = False  # LARS is for SGD only
 
     def state_sizes(self, n_parameters):
         """Lengths of the two state vectors (first and second moments)."""
