@@ -7,6 +7,7 @@ through the kernels of fastbp/backprop.py directly, on a chunk of 10 rows
 import numpy as np
 
 from fastbp import backprop
+from fastbp._numba_options import literal_signature
 from fastbp.engine import kernel_view
 
 from .common import CONFIGS, DTYPES, Benchmark, kernel_state, make_network, synthetic
@@ -61,20 +62,27 @@ class _Kernel(_Chunk):
         kv = kernel_view(self.net)
         self.theta = kv.theta
         self.arch = kv.arch
+        hidden, output, _ = kv.kinds
+        # As a fit runs them: compiled for the network's activations (literal codes).
+        self.forward_pass = backprop.forward_pass.compile(literal_signature(
+            (rows, self.theta, self.arch, self.work, hidden, output), (4, 5)))
+        self.backward_pass = backprop.backward_pass.compile(literal_signature(
+            (rows, self.theta, self.arch, self.work, hidden), (4,)))
+        self.hidden, self.output = hidden, output
 
 
 class TimeForwardPass(_Kernel):
     """backprop.forward_pass: Z^l = A^{l-1} W^T + b, A^l = f(Z^l) for every layer."""
 
     def time_forward_pass(self, config, dtype, rows):
-        backprop.forward_pass(self.rows, self.theta, self.arch, self.work)
+        self.forward_pass(self.rows, self.theta, self.arch, self.work, self.hidden, self.output)
 
 
 class TimeBackwardPass(_Kernel):
     """backprop.backward_pass: the delta recursion BP2 from the output layer down."""
 
     def time_backward_pass(self, config, dtype, rows):
-        backprop.backward_pass(self.rows, self.theta, self.arch, self.work)
+        self.backward_pass(self.rows, self.theta, self.arch, self.work, self.hidden)
 
 
 class TimeAccumulateGradients(_Kernel):

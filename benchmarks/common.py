@@ -166,15 +166,18 @@ def kernel_state(net, X, Y):
     rows = X.shape[0]
     try:
         from fastbp import backprop, costs
+        from fastbp._numba_options import call_with_literals
         from fastbp.engine import kernel_view
         from fastbp.layout import workspace
         kv = kernel_view(net)
+        hidden, output, cost = kv.kinds
         work = workspace(net.sizes, net.dtype, rows)
         backprop.gather_rows(X, Y, np.arange(rows, dtype=np.int64), 0, rows,
                              net.dtype.type(1.0), work)
-        backprop.forward_pass(rows, kv.theta, kv.arch, work)
-        costs.output_delta(rows, kv.cost_code, kv.arch, work)
-        backprop.backward_pass(rows, kv.theta, kv.arch, work)
+        call_with_literals(backprop.forward_pass, (4, 5), rows, kv.theta, kv.arch, work, hidden,
+                           output)
+        call_with_literals(costs.output_delta, (1, 2), rows, output, cost, kv.arch, work)
+        call_with_literals(backprop.backward_pass, (4,), rows, kv.theta, kv.arch, work, hidden)
         G = np.empty_like(kv.theta)
         backprop.accumulate_gradients(rows, False, kv.arch, work, G)
     except Exception as exc:  # ImportError, AttributeError, TypeError, numba's TypingError, ...

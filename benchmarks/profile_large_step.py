@@ -20,6 +20,7 @@ import numpy as np
 
 import fastbp
 from fastbp import activations, backprop, costs, optimizers
+from fastbp._numba_options import call_with_literals
 from fastbp.blas import gemm_nn, gemm_nt, gemm_tn
 from fastbp.engine import kernel_view
 from fastbp.layout import layer_biases, layer_rows, layer_weights, workspace
@@ -54,8 +55,10 @@ def profile(dtype, batch, reps):
     codes, functions = kv.arch[1], kv.arch[2]
     G = np.empty_like(kv.theta)
     backprop.gather_rows(X, Y, index, 0, batch, kv.x_scale, work)
-    backprop.forward_pass(batch, kv.theta, kv.arch, work)
-    costs.output_delta(batch, kv.cost_code, kv.arch, work)
+    hidden, output, cost = kv.kinds
+    call_with_literals(backprop.forward_pass, (4, 5), batch, kv.theta, kv.arch, work, hidden,
+                       output)
+    call_with_literals(costs.output_delta, (1, 2), batch, output, cost, kv.arch, work)
     state = optimizers.OptimizerState(optimizers.SGD(), kv.theta)
     state.use(optimizers.SGD(), optimizers.Regularization())
     theta, zero_gradient = kv.theta.copy(), np.zeros_like(kv.theta)
@@ -66,9 +69,10 @@ def profile(dtype, batch, reps):
                                 for l in range(L)),
         "bias + activation": sum(timed(lambda l=l: activations.add_bias_and_activate(
             Z[l], b[l], A[l + 1], codes[l], functions[l, 0]), reps) for l in range(L)),
-        "cost + BP1": timed(lambda: (costs.chunk_cost(batch, kv.cost_code, kv.arch, work),
-                                     costs.output_delta(batch, kv.cost_code, kv.arch, work)),
-                            reps),
+        "cost + BP1": timed(lambda: (
+            call_with_literals(costs.chunk_cost, (1,), batch, cost, kv.arch, work),
+            call_with_literals(costs.output_delta, (1, 2), batch, output, cost, kv.arch, work)),
+            reps),
         "BP2 products": sum(timed(lambda l=l: gemm_nn(1.0, D[l], W[l], 0.0, D[l - 1]), reps)
                             for l in range(1, L)),
         "f' (Hadamard)": sum(timed(lambda l=l: activations.multiply_by_fprime(

@@ -21,7 +21,8 @@ import numba
 import numpy as np
 
 import fastbp
-from fastbp.activations import add_bias_and_activate, multiply_by_fprime
+from fastbp._numba_options import call_with_literals
+from fastbp.activations import activate_layer, multiply_by_layer_fprime
 from fastbp.backprop import backward_pass, forward_pass, gather_rows, weight_gradient_rows
 from fastbp.blas import gemm_nn, gemm_nt
 from fastbp.costs import chunk_cost, output_delta
@@ -55,28 +56,33 @@ def _forward_products(rows, theta, arch, work, reps):
 
 
 @numba.njit
-def _bias_activation(rows, theta, arch, work, reps):
+def _bias_activation(rows, theta, arch, work, hidden, output, reps):
     layout, codes, functions = arch
     cmax = work[0].shape[0]
+    last = layout.shape[0] - 1
     for r in range(reps):
         for l in range(layout.shape[0]):
             Z = layer_block(work[2], layout, l, rows, cmax)
             A = layer_block(work[3], layout, l, rows, cmax)
             # Z += b then f: on a copy of Z's values kept stable across repetitions
-            add_bias_and_activate(Z, biases_of(theta, layout, l) * 0.0, A, codes[l], functions[l, 0])
+            b = biases_of(theta, layout, l) * 0.0
+            if l == last:
+                activate_layer(Z, b, A, output, codes, functions, l)
+            else:
+                activate_layer(Z, b, A, hidden, codes, functions, l)
 
 
 @numba.njit
-def _cost_bp1(rows, cost, arch, work, reps):
+def _cost_bp1(rows, output, cost, arch, work, reps):
     s = 0.0
     for r in range(reps):
         s += chunk_cost(rows, cost, arch, work)
-        output_delta(rows, cost, arch, work)
+        output_delta(rows, output, cost, arch, work)
     return s
 
 
 @numba.njit
-def _bp2(rows, theta, arch, work, reps):
+def _bp2(rows, theta, arch, work, hidden, reps):
     layout, codes, functions = arch
     cmax = work[0].shape[0]
     for r in range(reps):
@@ -84,9 +90,9 @@ def _bp2(rows, theta, arch, work, reps):
             D = layer_block(work[4], layout, l, rows, cmax)
             D_below = layer_block(work[4], layout, l - 1, rows, cmax)
             gemm_nn(1.0, D, weights_of(theta, layout, l), 0.0, D_below)
-            multiply_by_fprime(D_below, layer_block(work[2], layout, l - 1, rows, cmax),
-                               layer_block(work[3], layout, l - 1, rows, cmax),
-                               codes[l - 1], functions[l - 1, 1])
+            multiply_by_layer_fprime(D_below, layer_block(work[2], layout, l - 1, rows, cmax),
+                                     layer_block(work[3], layout, l - 1, rows, cmax), hidden,
+                                     codes, functions, l - 1)
 
 
 @numba.njit
@@ -98,7 +104,7 @@ def _weight_gradients(rows, arch, work, G, reps):
         for l in range(layout.shape[0]):
             D = layer_block(work[4], layout, l, rows, cmax)
             A_prev = X0[:rows] if l == 0 else layer_block(work[3], layout, l - 1, rows, cmax)
-            buf = matrix_view(G, layout[l, 2], 2, layout[l, 0])
+            buf = matrix_view(G, layout[l, 2], min(2, layout[l, 1]), layout[l, 0])
             for i in range(0, layout[l, 1], 2):
                 weight_gradient_rows(D, A_prev, i, i + 1 < layout[l, 1], buf)
 
@@ -118,18 +124,21 @@ def _fused_step_layers(rows, theta, v1, v2, G, hyper, options, arch, work, reps)
 
 
 @numba.njit
-def _whole_steps(X, Y, order, cost, theta, v1, v2, G, hyper, options, arch, work, n_steps):
+def _whole_steps(X, Y, order, hidden, output, cost, theta, v1, v2, G, hyper, options, arch, work,
+                 n_steps):
     for k in range(n_steps):
-        minibatch_step(X, Y, order, k * BATCH, (k + 1) * BATCH, 1.0, cost, 1e-30, theta,
-                       v1, v2, G, hyper, options, arch, work)
+        minibatch_step(X, Y, order, k * BATCH, (k + 1) * BATCH, 1.0, hidden, output, cost, 1e-30,
+                       theta, v1, v2, G, hyper, options, arch, work)
 
 
-def _median_ns(fn, args, reps, repeats=5):
-    fn(*args, 1)
+def _median_ns(fn, args, reps, repeats=5, literal=()):
+    """Median ns per repetition of fn(*args, reps); the args at positions ``literal`` are compiled as constants, as a fit does."""
+    run = lambda n: call_with_literals(fn, literal, *args, n)  # noqa: E731
+    run(1)
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        fn(*args, reps)
+        run(reps)
         times.append(time.perf_counter() - t)
     return float(np.median(times)) / reps * 1e9
 
@@ -148,30 +157,36 @@ def profile(config, dtype, n_rows, reps, seed=0):
     work, arch, theta, G = trainer.work, kv.arch, kv.theta, trainer.G
     st = trainer.state
     hyper, options, v1, v2 = st.hyper, st.options, st.v1, st.v2
-    code = kv.cost_code
+    hidden, output, code = kv.kinds
     order = rng.permutation(n_rows).astype(np.int64)
     gather_rows(X, Y, order, 0, BATCH, 1.0, work)
-    forward_pass(BATCH, theta, arch, work)
-    output_delta(BATCH, code, arch, work)
-    backward_pass(BATCH, theta, arch, work)
+    call_with_literals(forward_pass, (4, 5), BATCH, theta, arch, work, hidden, output)
+    call_with_literals(output_delta, (1, 2), BATCH, output, code, arch, work)
+    call_with_literals(backward_pass, (4,), BATCH, theta, arch, work, hidden)
     ns = {}
     ns["gather rows"] = _median_ns(lambda r: _gather(X, Y, order, r, work), (), reps)
     ns["forward products"] = _median_ns(_forward_products, (BATCH, theta, arch, work), reps)
-    ns["bias + activation"] = _median_ns(_bias_activation, (BATCH, theta, arch, work), reps)
-    forward_pass(BATCH, theta, arch, work)
-    ns["cost + BP1"] = _median_ns(_cost_bp1, (BATCH, code, arch, work), reps)
-    ns["BP2 (product + f')"] = _median_ns(_bp2, (BATCH, theta, arch, work), reps)
+    ns["bias + activation"] = _median_ns(_bias_activation, (BATCH, theta, arch, work, hidden,
+                                                           output), reps, literal=(4, 5))
+    call_with_literals(forward_pass, (4, 5), BATCH, theta, arch, work, hidden, output)
+    ns["cost + BP1"] = _median_ns(_cost_bp1, (BATCH, output, code, arch, work), reps,
+                                  literal=(1, 2))
+    ns["BP2 (product + f')"] = _median_ns(_bp2, (BATCH, theta, arch, work, hidden), reps,
+                                          literal=(4,))
     bp4 = _median_ns(_weight_gradients, (BATCH, arch, work, G), reps)
     ns["BP4 rows + BP3 + step (fused)"] = _median_ns(
         _fused_step_layers, (BATCH, theta.copy(), v1, v2, G, hyper, options, arch, work),
         reps)
     n_steps = n_rows // BATCH
     whole = []
-    _whole_steps(X, Y, order, code, theta, v1, v2, G, hyper, options, arch, work, 2)
+    whole_steps = lambda order, n: call_with_literals(  # noqa: E731
+        _whole_steps, (3, 4, 5), X, Y, order, hidden, output, code, theta, v1, v2, G, hyper,
+        options, arch, work, n)
+    whole_steps(order, 2)
     for _ in range(3):
         order = rng.permutation(n_rows).astype(np.int64)
         t = time.perf_counter()
-        _whole_steps(X, Y, order, code, theta, v1, v2, G, hyper, options, arch, work, n_steps)
+        whole_steps(order, n_steps)
         whole.append((time.perf_counter() - t) / n_steps * 1e9)
     step = float(np.median(whole))
     ns["bookkeeping"] = step - sum(ns.values())

@@ -48,3 +48,32 @@ OVERLOAD_JIT_OPTIONS = dict(error_model="numpy")
 # code in an int64 array (activations.function_addresses), called through a
 # typed function pointer: no first-class function objects, so no Numba
 # experimental-feature warning and no slow typing of function tuples per call.
+
+
+def call_with_literals(dispatcher, literal, *args):
+    """``dispatcher(*args)``, compiled with the arguments at positions ``literal`` typed as their values.
+
+    A kernel that branches on a code (the activation of the hidden layers,
+    the output layer's, the cost) compiles only the branch it takes when the
+    code is a literal (``numba.types.literal``): Numba prunes the others
+    before typing them, and passes the literal on to the jitted functions it
+    calls. Python callers of such kernels use this function, so a fit and
+    a later ``predict`` share one specialisation, loaded from the cache on
+    later runs. Called plainly, the same kernel compiles every branch and
+    reads the codes at run time.
+
+    Parameters
+    ----------
+    dispatcher : numba dispatcher
+    literal : tuple of int
+        Positions of ``args`` that are ints to compile as constants.
+    *args
+        The arguments, as for ``dispatcher(*args)``.
+    """
+    return dispatcher.compile(literal_signature(args, literal))(*args)
+
+
+def literal_signature(args, literal):
+    """The Numba argument types of ``args``, the ints at positions ``literal`` as literals (see call_with_literals)."""
+    return tuple(numba.types.literal(a) if i in literal else numba.typeof(a)
+                 for i, a in enumerate(args))

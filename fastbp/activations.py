@@ -15,9 +15,9 @@ import numba
 import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
-from ._numba_options import jit, jit_inline
+from ._numba_options import OVERLOAD_JIT_OPTIONS, jit, jit_inline
 from .fast_math import vexp, vsigmoid, vtanh
 
 # Codes by which the compiled kernels tell the built-in activations apart
@@ -28,6 +28,9 @@ TANH = 2
 RELU = 3
 SOFTMAX = 4
 CUSTOM = 5
+#: A kind for layers that do not share one code: the kernels read each
+#: layer's code from the network's ``codes`` at run time.
+MIXED = -1
 
 SCALAR_SIGNATURE = types.float64(types.float64)
 
@@ -194,6 +197,19 @@ def _compile_scalar(func, role, name):
         ) from exc
 
 
+def activation_kinds(activations):
+    """(hidden, output): the code all hidden layers share (MIXED if they differ) and the output layer's.
+
+    The kernels are compiled for these two kinds as constants
+    (:func:`fastbp._numba_options.call_with_literals`), so a fit compiles the
+    element-wise loops of its own activations only. A network without hidden
+    layers gives LINEAR for ``hidden`` (never used).
+    """
+    hidden = {act.code for act in activations[:-1]}
+    return (hidden.pop() if len(hidden) == 1 else MIXED if hidden else LINEAR,
+            activations[-1].code)
+
+
 def function_addresses(activations):
     """int64 array (L, 2): the addresses of each layer's compiled f and f' (0, 0 for built-ins).
 
@@ -308,3 +324,54 @@ def multiply_by_fprime(D, Z, A, code, fprime):
         return
     for i in range(D.shape[0]):
         fprime_row(D, Z, A, i, code, fprime)
+
+
+
+def literal_code(kind):
+    """The value of a code's Numba type when it is a literal (known when compiling), else None."""
+    return kind.literal_value if isinstance(kind, types.IntegerLiteral) else None
+
+
+def activate_layer(Z, b, A, kind, codes, functions, l):
+    """:func:`add_bias_and_activate` for layer l, whose activation is ``kind`` (MIXED: codes[l]); jitted code only.
+
+    A literal ``kind`` compiles the loop of that activation only (its
+    :func:`activate_row` branch, as a constant); otherwise the kernel of
+    every activation, which reads the code at run time.
+    """
+
+
+@overload(activate_layer, prefer_literal=True, jit_options=OVERLOAD_JIT_OPTIONS)
+def _activate_layer_overload(Z, b, A, kind, codes, functions, l):
+    code = literal_code(kind)
+    if code is not None and code != MIXED:
+        def impl(Z, b, A, kind, codes, functions, l):
+            f = functions[l, 0]
+            for i in range(Z.shape[0]):
+                activate_row(Z, b, A, i, code, f)
+    else:
+        def impl(Z, b, A, kind, codes, functions, l):
+            add_bias_and_activate(Z, b, A, codes[l] if kind == MIXED else kind, functions[l, 0])
+    return impl
+
+
+def multiply_by_layer_fprime(D, Z, A, kind, codes, functions, l):
+    """:func:`multiply_by_fprime` for layer l, whose activation is ``kind`` (MIXED: codes[l]); jitted code only.
+
+    A literal ``kind`` compiles that activation's f' only.
+    """
+
+
+@overload(multiply_by_layer_fprime, prefer_literal=True, jit_options=OVERLOAD_JIT_OPTIONS)
+def _multiply_by_layer_fprime_overload(D, Z, A, kind, codes, functions, l):
+    code = literal_code(kind)
+    if code is not None and code != MIXED:
+        def impl(D, Z, A, kind, codes, functions, l):
+            if code != LINEAR:
+                fprime = functions[l, 1]
+                for i in range(D.shape[0]):
+                    fprime_row(D, Z, A, i, code, fprime)
+    else:
+        def impl(D, Z, A, kind, codes, functions, l):
+            multiply_by_fprime(D, Z, A, codes[l] if kind == MIXED else kind, functions[l, 1])
+    return impl

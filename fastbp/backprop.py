@@ -11,9 +11,13 @@ Rows are examples. For a chunk of c rows and layers l = 1..L::
 
 The element-wise f and f' are in activations.py, the costs and BP1 in
 costs.py; the arguments theta, arch and work are described in layout.py.
+``hidden``, ``output`` and ``cost`` are the codes of the hidden layers'
+activation (activations.MIXED if they differ), the output layer's and the
+cost: given as literals (:func:`fastbp._numba_options.call_with_literals`)
+they compile only the branches the network takes.
 """
-from ._numba_options import jit, jit_inline, jit_reduction
-from .activations import add_bias_and_activate, multiply_by_fprime
+from ._numba_options import call_with_literals, jit, jit_inline, jit_reduction
+from .activations import activate_layer, multiply_by_layer_fprime
 from .blas import FEW_ROWS, gemm_nn, gemm_nt, gemm_tn, zero_of
 from .costs import chunk_cost, output_delta
 from .layout import biases_of, layer_block, layer_rows, matrix_view, weights_of
@@ -22,6 +26,8 @@ from .layout import biases_of, layer_block, layer_rows, matrix_view, weights_of
 #: gradient two rows at a time and apply the step to those rows at once,
 #: while the rows are in L1 (the gradient matrix is never written whole).
 FUSED_UPDATE_ROWS = FEW_ROWS
+#: Positions of hidden, output and cost in :func:`gradient_sums`'s arguments.
+GRADIENT_SUMS_LITERALS = (6, 7, 8)
 
 
 @jit
@@ -43,23 +49,28 @@ def gather_rows(X, Y, index, start, rows, x_scale, work):
 
 
 @jit
-def forward_pass(rows, theta, arch, work):
+def forward_pass(rows, theta, arch, work, hidden, output):
     """Z^l and A^l of every layer for the first ``rows`` rows of work's X0."""
     layout, codes, functions = arch
     X0, Y0, Zbuf, Abuf, Dbuf = work
     cmax = X0.shape[0]
+    last = layout.shape[0] - 1
     A_prev = X0[:rows]
     for l in range(layout.shape[0]):
         W = weights_of(theta, layout, l)
         Z = layer_block(Zbuf, layout, l, rows, cmax)
         A = layer_block(Abuf, layout, l, rows, cmax)
         gemm_nt(1.0, A_prev, W, 0.0, Z)
-        add_bias_and_activate(Z, biases_of(theta, layout, l), A, codes[l], functions[l, 0])
+        b = biases_of(theta, layout, l)
+        if l == last:
+            activate_layer(Z, b, A, output, codes, functions, l)
+        else:
+            activate_layer(Z, b, A, hidden, codes, functions, l)
         A_prev = A
 
 
 @jit_inline
-def backward_pass(rows, theta, arch, work):
+def backward_pass(rows, theta, arch, work, hidden):
     """BP2: Delta^l = (Delta^{l+1} W^{l+1}) (.) f'(Z^l) for l = L-1 .. 1."""
     layout, codes, functions = arch
     X0, Y0, Zbuf, Abuf, Dbuf = work
@@ -69,9 +80,9 @@ def backward_pass(rows, theta, arch, work):
         D_next = layer_block(Dbuf, layout, l, rows, cmax)
         D = layer_block(Dbuf, layout, l - 1, rows, cmax)
         gemm_nn(1.0, D_next, W, 0.0, D)
-        multiply_by_fprime(D, layer_block(Zbuf, layout, l - 1, rows, cmax),
-                           layer_block(Abuf, layout, l - 1, rows, cmax),
-                           codes[l - 1], functions[l - 1, 1])
+        multiply_by_layer_fprime(D, layer_block(Zbuf, layout, l - 1, rows, cmax),
+                                 layer_block(Abuf, layout, l - 1, rows, cmax), hidden, codes,
+                                 functions, l - 1)
 
 
 @jit_inline
@@ -89,9 +100,10 @@ def accumulate_gradients(rows, accumulate, arch, work, G):
         D = layer_block(Dbuf, layout, l, rows, cmax)
         if rows <= FUSED_UPDATE_ROWS and not accumulate:  # the sums minibatch_step forms
             n_in = layout[l, 0]
-            for i in range(0, layout[l, 1], 2):
-                weight_gradient_rows(D, A_prev, i, i + 1 < layout[l, 1],
-                                     matrix_view(G, layout[l, 2] + i * n_in, 2, n_in))
+            n_out = layout[l, 1]
+            for i in range(0, n_out, 2):
+                weight_gradient_rows(D, A_prev, i, i + 1 < n_out,
+                                     matrix_view(G, layout[l, 2] + i * n_in, min(2, n_out), n_in))
         else:
             gemm_tn(1.0, D, A_prev, beta, weights_of(G, layout, l))
         bias_sums(D, biases_of(G, layout, l), accumulate)
@@ -168,7 +180,8 @@ def weight_gradient_rows(D, A, i, two, out):
 
 
 @jit_inline
-def gradient_sums(X, Y, index, start, stop, x_scale, cost, theta, arch, work, G):
+def gradient_sums(X, Y, index, start, stop, x_scale, hidden, output, cost, theta, arch, work,
+                  G):
     """Sum over the rows index[start:stop] of dC_x/dtheta, into G, chunk by chunk.
 
     Returns the sum of the per-example costs C_x over those rows. Activation
@@ -180,10 +193,10 @@ def gradient_sums(X, Y, index, start, stop, x_scale, cost, theta, arch, work, G)
     for c0 in range(start, stop, cmax):
         rows = min(cmax, stop - c0)
         gather_rows(X, Y, index, c0, rows, x_scale, work)
-        forward_pass(rows, theta, arch, work)
+        forward_pass(rows, theta, arch, work, hidden, output)
         total_cost += chunk_cost(rows, cost, arch, work)
-        output_delta(rows, cost, arch, work)
-        backward_pass(rows, theta, arch, work)
+        output_delta(rows, output, cost, arch, work)
+        backward_pass(rows, theta, arch, work, hidden)
         accumulate_gradients(rows, not first, arch, work, G)
         first = False
     if first:
@@ -192,13 +205,14 @@ def gradient_sums(X, Y, index, start, stop, x_scale, cost, theta, arch, work, G)
     return total_cost
 
 
-def forward_outputs(X, Y, index, x_scale, cost, theta, arch, work, out):
+def forward_outputs(X, Y, index, x_scale, hidden, output, cost, theta, arch, work, out):
     """A^L for the rows of X named by index, into out; the cost sum if Y has rows.
 
     out has shape (len(index), n_L). Y of shape (0, n_L) means no targets.
     A Python loop over chunks of the compiled stages a fit uses (gather_rows,
-    forward_pass, chunk_cost), so a prediction after a fit compiles nothing
-    more; a call costs about 10 us per chunk on top of the arithmetic.
+    forward_pass and chunk_cost, specialised to the codes as a fit's driver
+    is), so a prediction after a fit compiles nothing more; a call costs
+    some tens of microseconds per chunk on top of the arithmetic.
     """
     layout = arch[0]
     cmax = work[0].shape[0]
@@ -208,8 +222,8 @@ def forward_outputs(X, Y, index, x_scale, cost, theta, arch, work, out):
     for c0 in range(0, n, cmax):
         rows = min(cmax, n - c0)
         gather_rows(X, Y, index, c0, rows, x_scale, work)
-        forward_pass(rows, theta, arch, work)
+        call_with_literals(forward_pass, (4, 5), rows, theta, arch, work, hidden, output)
         if Y.shape[0] > 0:
-            total_cost += chunk_cost(rows, cost, arch, work)
+            total_cost += call_with_literals(chunk_cost, (1,), rows, cost, arch, work)
         out[c0:c0 + rows] = layer_rows(work[3], layout, last, rows, cmax)
     return total_cost

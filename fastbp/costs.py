@@ -15,9 +15,11 @@ log-softmax), so saturated outputs give finite costs.
 import math
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
-from ._numba_options import jit, jit_inline
-from .activations import multiply_by_fprime
+from ._numba_options import OVERLOAD_JIT_OPTIONS, jit, jit_inline
+from .activations import multiply_by_layer_fprime
 from .layout import layer_block
 
 QUADRATIC = 0
@@ -88,7 +90,29 @@ def output_blocks(rows, arch, work):
 def chunk_cost(rows, cost, arch, work):
     """Sum over the chunk's rows of the per-example cost C_x (from Z^L, A^L and the targets Y0)."""
     Z, A, _ = output_blocks(rows, arch, work)
-    Y0 = work[1]
+    return cost_sum(cost, rows, Z, A, work[1])
+
+
+def cost_sum(cost, rows, Z, A, Y0):
+    """Sum of C_x over the first ``rows`` rows (jitted code only); a literal ``cost`` compiles that cost only."""
+
+
+@overload(cost_sum, prefer_literal=True, jit_options=OVERLOAD_JIT_OPTIONS)
+def _cost_sum_overload(cost, rows, Z, A, Y0):
+    if isinstance(cost, types.IntegerLiteral):
+        code = cost.literal_value
+
+        def impl(cost, rows, Z, A, Y0):
+            return cost_sum_by_code(code, rows, Z, A, Y0)
+    else:
+        def impl(cost, rows, Z, A, Y0):
+            return cost_sum_by_code(cost, rows, Z, A, Y0)
+    return impl
+
+
+@jit_inline
+def cost_sum_by_code(cost, rows, Z, A, Y0):
+    """:func:`cost_sum` for the cost of code ``cost`` (its other branches are pruned when it is a constant)."""
     cols = Z.shape[1]
     total = 0.0
     if cost == QUADRATIC:
@@ -121,8 +145,11 @@ def chunk_cost(rows, cost, arch, work):
 
 
 @jit
-def output_delta(rows, cost, arch, work):
-    """BP1: Delta^L from A^L, Y0 and the cost, into the last layer's Delta block."""
+def output_delta(rows, output, cost, arch, work):
+    """BP1: Delta^L from A^L, Y0 and the cost, into the last layer's Delta block.
+
+    ``output`` is the output layer's activation code (activations.MIXED: read it from arch).
+    """
     layout, codes, functions = arch
     Z, A, D = output_blocks(rows, arch, work)
     Y0 = work[1]
@@ -131,4 +158,4 @@ def output_delta(rows, cost, arch, work):
         for j in range(D.shape[1]):
             D[i, j] = A[i, j] - Y0[i, j]
     if cost == QUADRATIC:
-        multiply_by_fprime(D, Z, A, codes[last], functions[last, 1])
+        multiply_by_layer_fprime(D, Z, A, output, codes, functions, last)

@@ -29,7 +29,8 @@ from typing import Any, NamedTuple, Optional
 import numpy as np
 
 from . import steps
-from .backprop import FUSED_UPDATE_ROWS, gradient_sums
+from ._numba_options import call_with_literals
+from .backprop import FUSED_UPDATE_ROWS, GRADIENT_SUMS_LITERALS, gradient_sums
 from .checkpoint import read_checkpoint, write_checkpoint
 from .diagnostics import LearningMonitor
 from .exceptions import DivergenceError
@@ -80,11 +81,13 @@ class KernelView(NamedTuple):
     arch: tuple         # (layout, codes, functions)
     x_scale: Any        # input_scale in the network's dtype
     cost_code: int
+    kinds: tuple        # (hidden, output, cost) codes, which the kernels compile as literals
 
 
 def kernel_view(net):
     """The arrays and codes of ``net`` that the kernels take; theta is the network's own buffer."""
-    return KernelView(net._theta, net._layout, net._arch, net._x_scale, net.cost_function.code)
+    return KernelView(net._theta, net._layout, net._arch, net._x_scale, net.cost_function.code,
+                      net._kinds)
 
 
 # ------------------------------------------------------------------ settings
@@ -312,10 +315,10 @@ class Trainer:
             driver = steps.sgd_small_minibatches  # compiles only the small-batch step
         else:
             driver = steps.sgd_minibatches
-        status, done, part = driver(
-            X, Y, order, batch_size, first, stop, kv.x_scale, kv.cost_code, batch_etas,
-            state.hyper, state.options, kv.theta, state.v1, state.v2, self.G, self.snapshot,
-            kv.arch, self.work)
+        status, done, part = call_with_literals(
+            driver, steps.DRIVER_LITERALS, X, Y, order, batch_size, first, stop, kv.x_scale,
+            *kv.kinds, batch_etas, state.hyper, state.options, kv.theta, state.v1, state.v2,
+            self.G, self.snapshot, kv.arch, self.work)
         return done, part
 
     def _run_shared(self, X, Y, order, batch_size, first, stop, batch_etas, prepared):
@@ -327,8 +330,9 @@ class Trainer:
         live = (theta, state.v1, state.v2, state.hyper)
         cost_sum = 0.0
         for k in range(first, stop):
-            packed[-1] = gradient_sums(X, Y, index, bounds[k], bounds[k + 1], kv.x_scale,
-                                       kv.cost_code, theta, kv.arch, self.work, self.G)
+            packed[-1] = call_with_literals(
+                gradient_sums, GRADIENT_SUMS_LITERALS, X, Y, index, bounds[k], bounds[k + 1],
+                kv.x_scale, *kv.kinds, theta, kv.arch, self.work, self.G)
             self.comm.allreduce_sum_inplace(packed)
             batch_cost = float(packed[-1])
             if not np.isfinite(batch_cost):

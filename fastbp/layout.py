@@ -76,7 +76,8 @@ def matrix_view(buf, start, rows, cols):
     Built from a pointer, without ``reshape``'s checks (whose error messages
     alone cost seconds of compile time): the Python layer sizes every buffer.
     Compiled once and called (LLVM inlines it), not inlined in Numba's IR at
-    each of a step's views.
+    each of a step's views. Callers pass no constant int (a Numba literal),
+    which would compile a second specialisation.
     The view does not keep ``buf`` alive, so it must not outlive the kernel
     call; Python code uses :func:`numpy_matrix_view` instead.
     """

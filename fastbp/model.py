@@ -4,8 +4,11 @@ import math
 import numpy as np
 
 from . import engine, serialization
-from .activations import ACTIVATIONS, SOFTMAX, Activation, function_addresses, get_activation
-from .backprop import backward_pass, forward_outputs, forward_pass, gather_rows, gradient_sums
+from ._numba_options import call_with_literals
+from .activations import (ACTIVATIONS, SOFTMAX, Activation, activation_kinds, function_addresses,
+                          get_activation)
+from .backprop import (GRADIENT_SUMS_LITERALS, backward_pass, forward_outputs, forward_pass,
+                       gather_rows, gradient_sums)
 from .costs import get_cost, output_delta
 from .layout import layer_biases, layer_rows, layer_weights, parameter_layout, workspace
 from .validation import (all_finite, check_choice, check_float, check_float_dtype, check_inputs,
@@ -134,6 +137,11 @@ class Network:
         codes = np.array([a.code for a in self.activations], dtype=np.int64)
         self._arch = (self._layout, codes, function_addresses(self.activations))
 
+    @property
+    def _kinds(self):
+        """(hidden, output, cost): the codes the kernels are compiled for (see activation_kinds)."""
+        return activation_kinds(self.activations) + (self.cost_function.code,)
+
     def initialize(self, init="default", seed=None):
         """Draw new parameters. See the class docstring for ``init`` and ``seed``."""
         check_choice(init, "init", ("default", "large"))
@@ -237,8 +245,8 @@ class Network:
         out = np.empty((n, self.sizes[-1]), self.dtype)
         Yk = Y if Y is not None else np.empty((0, self.sizes[-1]), self.dtype)
         work = self._workspace(self._chunk_rows(chunk_size, n))
-        total = forward_outputs(X, Yk, np.arange(n, dtype=np.int64), self._x_scale,
-                                self.cost_function.code, self._theta, self._arch, work, out)
+        total = forward_outputs(X, Yk, np.arange(n, dtype=np.int64), self._x_scale, *self._kinds,
+                                self._theta, self._arch, work, out)
         return out, total
 
     # -------------------------------------------------------------- inference
@@ -323,8 +331,9 @@ class Network:
         self._check_parameters()
         G = np.empty_like(self._theta)
         work = self._workspace(self._chunk_rows(chunk_size, n))
-        gradient_sums(X, Y, np.arange(n, dtype=np.int64), 0, n, self._x_scale,
-                      self.cost_function.code, self._theta, self._arch, work, G)
+        call_with_literals(gradient_sums, GRADIENT_SUMS_LITERALS, X, Y,
+                           np.arange(n, dtype=np.int64), 0, n, self._x_scale, *self._kinds,
+                           self._theta, self._arch, work, G)
         G /= n
         L = len(self.sizes) - 1
         return ([layer_biases(G, self._layout, l).copy() for l in range(L)],
@@ -356,10 +365,11 @@ class Network:
         self._check_parameters()
         work = self._workspace(n)
         gather_rows(X, Y, np.arange(n, dtype=np.int64), 0, n, self._x_scale, work)
-        forward_pass(n, self._theta, self._arch, work)
+        hidden, output, cost = self._kinds
+        call_with_literals(forward_pass, (4, 5), n, self._theta, self._arch, work, hidden, output)
         if deltas:
-            output_delta(n, self.cost_function.code, self._arch, work)
-            backward_pass(n, self._theta, self._arch, work)
+            call_with_literals(output_delta, (1, 2), n, output, cost, self._arch, work)
+            call_with_literals(backward_pass, (4,), n, self._theta, self._arch, work, hidden)
         L = len(self.sizes) - 1
         block = lambda buf, l: layer_rows(buf, self._layout, l, n, n).copy()  # noqa: E731
         result = {"z": [block(work[2], l) for l in range(L)],

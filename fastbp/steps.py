@@ -9,7 +9,7 @@ then steps (:func:`chunked_minibatch_step`). engine.py calls the drivers.
 import math
 
 from ._numba_options import jit, jit_inline
-from .activations import multiply_by_fprime
+from .activations import multiply_by_layer_fprime
 from .backprop import (FUSED_UPDATE_ROWS, bias_sums, forward_pass, gather_rows, gradient_sums,
                        weight_gradient_rows)
 from .blas import gemm_nn, gemm_tn
@@ -21,6 +21,8 @@ from .optimizers import (apply_update, finiteness_check, record_weight_norm, sta
 # Status codes returned by the drivers.
 OK = 0
 DIVERGED = 1
+#: Positions of hidden, output and cost in the drivers' arguments (compiled as literals).
+DRIVER_LITERALS = (7, 8, 9)
 
 
 @jit_inline
@@ -37,7 +39,7 @@ def fused_layer_step(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, hyper, 
     bias_sums(D, G[b0:b0 + n_out], False)
     record_weight_norm(l, theta, layout, hyper, options)
     check = 0.0
-    buf = matrix_view(G, w0, 2, n_in)
+    buf = matrix_view(G, w0, min(2, n_out), n_in)  # not a constant 2: see matrix_view
     for i in range(0, n_out, 2):
         two = i + 1 < n_out
         weight_gradient_rows(D, A_prev, i, two, buf)
@@ -83,27 +85,27 @@ def layer_step_from_deltas(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, h
 
 
 @jit_inline
-def minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, G, hyper,
-                   options, arch, work):
+def minibatch_step(X, Y, index, start, stop, x_scale, hidden, output, cost, eta, theta, v1, v2,
+                   G, hyper, options, arch, work):
     """One SGD step on the rows index[start:stop] (at most one chunk), in place; returns (cost sum, finite).
 
     See :func:`one_chunk_step`, which it runs with :func:`layer_step_from_deltas`.
     """
-    return one_chunk_step(layer_step_from_deltas, X, Y, index, start, stop, x_scale, cost, eta,
-                          theta, v1, v2, G, hyper, options, arch, work)
+    return one_chunk_step(layer_step_from_deltas, X, Y, index, start, stop, x_scale, hidden,
+                          output, cost, eta, theta, v1, v2, G, hyper, options, arch, work)
 
 
 @jit_inline
-def small_minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, G, hyper,
-                         options, arch, work):
+def small_minibatch_step(X, Y, index, start, stop, x_scale, hidden, output, cost, eta, theta, v1,
+                         v2, G, hyper, options, arch, work):
     """:func:`minibatch_step` for at most FUSED_UPDATE_ROWS rows and no LARS, with :func:`fused_layer_step` only."""
-    return one_chunk_step(fused_layer_step, X, Y, index, start, stop, x_scale, cost, eta, theta,
-                          v1, v2, G, hyper, options, arch, work)
+    return one_chunk_step(fused_layer_step, X, Y, index, start, stop, x_scale, hidden, output,
+                          cost, eta, theta, v1, v2, G, hyper, options, arch, work)
 
 
 @jit_inline
-def one_chunk_step(layer_step, X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, G,
-                   hyper, options, arch, work):
+def one_chunk_step(layer_step, X, Y, index, start, stop, x_scale, hidden, output, cost, eta, theta,
+                   v1, v2, G, hyper, options, arch, work):
     """One SGD step on the rows index[start:stop] (one chunk), in place; returns (cost sum, finite).
 
     Forward, BP1, then layer by layer from the top: BP2 into the layer below
@@ -118,11 +120,11 @@ def one_chunk_step(layer_step, X, Y, index, start, stop, x_scale, cost, eta, the
     cmax = X0.shape[0]
     rows = stop - start
     gather_rows(X, Y, index, start, rows, x_scale, work)
-    forward_pass(rows, theta, arch, work)
+    forward_pass(rows, theta, arch, work, hidden, output)
     total = chunk_cost(rows, cost, arch, work)
     if not math.isfinite(total):
         return total, False
-    output_delta(rows, cost, arch, work)
+    output_delta(rows, output, cost, arch, work)
     rule = step_rule(hyper, options, 1.0 / rows, eta)
     check = 0.0
     for l in range(layout.shape[0] - 1, -1, -1):
@@ -131,18 +133,19 @@ def one_chunk_step(layer_step, X, Y, index, start, stop, x_scale, cost, eta, the
         if l > 0:
             D_below = layer_block(Dbuf, layout, l - 1, rows, cmax)
             gemm_nn(1.0, D, weights_of(theta, layout, l), 0.0, D_below)
-            multiply_by_fprime(D_below, layer_block(Zbuf, layout, l - 1, rows, cmax), A_prev,
-                               codes[l - 1], functions[l - 1, 1])
+            multiply_by_layer_fprime(D_below, layer_block(Zbuf, layout, l - 1, rows, cmax),
+                                     A_prev, hidden, codes, functions, l - 1)
         check += layer_step(l, rows, D, A_prev, theta, G, v1, v2, layout, rule, hyper, options,
                             work)
     return total, check == 0.0
 
 
 @jit
-def chunked_minibatch_step(X, Y, index, start, stop, x_scale, cost, eta, theta, v1, v2, G,
-                           hyper, options, arch, work):
+def chunked_minibatch_step(X, Y, index, start, stop, x_scale, hidden, output, cost, eta, theta,
+                           v1, v2, G, hyper, options, arch, work):
     """minibatch_step for a mini-batch of any size: the gradient sums chunk by chunk, then the step."""
-    total = gradient_sums(X, Y, index, start, stop, x_scale, cost, theta, arch, work, G)
+    total = gradient_sums(X, Y, index, start, stop, x_scale, hidden, output, cost, theta, arch,
+                          work, G)
     if not math.isfinite(total):
         return total, False
     return total, apply_update(theta, G, v1, v2, arch[0], 1.0 / (stop - start), eta, hyper,
@@ -155,7 +158,7 @@ def copy_into(dst, src):
         dst[p] = src[p]
 
 
-@jit
+@jit_inline
 def save_snapshot(snapshot, theta, v1, v2, hyper):
     copy_into(snapshot[0], theta)
     copy_into(snapshot[1], v1)
@@ -163,7 +166,7 @@ def save_snapshot(snapshot, theta, v1, v2, hyper):
     copy_into(snapshot[3], hyper)
 
 
-@jit
+@jit_inline
 def restore_snapshot(snapshot, theta, v1, v2, hyper):
     copy_into(theta, snapshot[0])
     copy_into(v1, snapshot[1])
@@ -172,8 +175,9 @@ def restore_snapshot(snapshot, theta, v1, v2, hyper):
 
 
 @jit_inline
-def run_minibatches(step, X, Y, order, batch_size, first_batch, stop_batch, x_scale, cost,
-                    batch_etas, hyper, options, theta, v1, v2, G, snapshot, arch, work):
+def run_minibatches(step, X, Y, order, batch_size, first_batch, stop_batch, x_scale, hidden,
+                    output, cost, batch_etas, hyper, options, theta, v1, v2, G, snapshot, arch,
+                    work):
     """The segment loop of the drivers: steps, snapshot, restore and replay (see sgd_minibatches)."""
     save_snapshot(snapshot, theta, v1, v2, hyper)
     n = order.shape[0]
@@ -184,8 +188,9 @@ def run_minibatches(step, X, Y, order, batch_size, first_batch, stop_batch, x_sc
     last = stop_batch
     while k < last:
         start = k * batch_size
-        batch_cost, finite = step(X, Y, order, start, min(start + batch_size, n), x_scale, cost,
-                                  batch_etas[k], theta, v1, v2, G, hyper, options, arch, work)
+        batch_cost, finite = step(X, Y, order, start, min(start + batch_size, n), x_scale, hidden,
+                                  output, cost, batch_etas[k], theta, v1, v2, G, hyper, options,
+                                  arch, work)
         if finite:
             done += 1
             cost_sum += batch_cost
@@ -200,8 +205,9 @@ def run_minibatches(step, X, Y, order, batch_size, first_batch, stop_batch, x_sc
 
 
 @jit
-def sgd_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, cost,
-                    batch_etas, hyper, options, theta, v1, v2, G, snapshot, arch, work):
+def sgd_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, hidden,
+                    output, cost, batch_etas, hyper, options, theta, v1, v2, G, snapshot, arch,
+                    work):
     """Run mini-batches first_batch .. stop_batch-1 of one epoch; the whole-epoch driver.
 
     Mini-batch k holds the rows order[k*batch_size : (k+1)*batch_size] (the
@@ -213,7 +219,10 @@ def sgd_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, c
     ``snapshot`` (four arrays of their shapes); when a step's new parameters
     are not finite, they are restored and the segment's earlier steps
     replayed (deterministically, bit for bit), so theta always ends at the
-    last finite step.
+    last finite step. ``hidden``, ``output`` and ``cost`` are the network's
+    codes (backprop.py); the engine compiles a driver with them as literals
+    (positions DRIVER_LITERALS), so it holds only its network's activations
+    and cost.
 
     Returns
     -------
@@ -226,13 +235,14 @@ def sgd_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, c
         evaluated at the parameters before its batch's step.
     """
     return run_minibatches(minibatch_step, X, Y, order, batch_size, first_batch, stop_batch,
-                           x_scale, cost, batch_etas, hyper, options, theta, v1, v2, G, snapshot,
-                           arch, work)
+                           x_scale, hidden, output, cost, batch_etas, hyper, options, theta, v1,
+                           v2, G, snapshot, arch, work)
 
 
 @jit
-def sgd_small_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, cost,
-                          batch_etas, hyper, options, theta, v1, v2, G, snapshot, arch, work):
+def sgd_small_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_scale, hidden,
+                          output, cost, batch_etas, hyper, options, theta, v1, v2, G, snapshot,
+                          arch, work):
     """:func:`sgd_minibatches` for mini-batches of at most FUSED_UPDATE_ROWS rows, without LARS.
 
     The same arguments and results, bit for bit; its step compiles only the
@@ -240,17 +250,18 @@ def sgd_small_minibatches(X, Y, order, batch_size, first_batch, stop_batch, x_sc
     fit with small mini-batches waits for.
     """
     return run_minibatches(small_minibatch_step, X, Y, order, batch_size, first_batch,
-                           stop_batch, x_scale, cost, batch_etas, hyper, options, theta, v1, v2,
-                           G, snapshot, arch, work)
+                           stop_batch, x_scale, hidden, output, cost, batch_etas, hyper, options, theta, v1,
+                           v2, G, snapshot, arch, work)
 
 
 @jit
-def sgd_minibatches_chunked(X, Y, order, batch_size, first_batch, stop_batch, x_scale, cost,
-                            batch_etas, hyper, options, theta, v1, v2, G, snapshot, arch, work):
+def sgd_minibatches_chunked(X, Y, order, batch_size, first_batch, stop_batch, x_scale, hidden,
+                            output, cost, batch_etas, hyper, options, theta, v1, v2, G, snapshot,
+                            arch, work):
     """:func:`sgd_minibatches` for mini-batches larger than one chunk (same arguments and results).
 
     A separate compiled driver, so that a fit compiles only the step it runs.
     """
     return run_minibatches(chunked_minibatch_step, X, Y, order, batch_size, first_batch,
-                           stop_batch, x_scale, cost, batch_etas, hyper, options, theta, v1, v2,
-                           G, snapshot, arch, work)
+                           stop_batch, x_scale, hidden, output, cost, batch_etas, hyper, options, theta, v1,
+                           v2, G, snapshot, arch, work)

@@ -108,15 +108,22 @@ SMALL_RULES = {k: v for k, v in RULES.items() if "lars" not in v}
 @pytest.mark.parametrize("rule", sorted(SMALL_RULES))
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_small_batch_driver_equals_the_general_one_bit_for_bit(rule, dtype):
-    """steps.sgd_small_minibatches (a first fit's driver) runs the general driver's small-batch path."""
+    """steps.sgd_small_minibatches (a first fit's driver) runs the general driver's small-batch path.
+
+    Both as a fit compiles them (the network's codes as literals), and the small
+    one also compiled for any codes (read at run time): all three agree bit for bit.
+    """
     from fastbp import steps
+    from fastbp._numba_options import call_with_literals
     X, y = data(n=41)
     Y = np.eye(3)[y].astype(dtype)
     options = dict(SMALL_RULES[rule])
     eta = options.pop("eta")
     s = FitSettings.checked(1, 8, eta, **options)
     results = []
-    for driver in (steps.sgd_minibatches, steps.sgd_small_minibatches):
+    for driver, literal in ((steps.sgd_minibatches, steps.DRIVER_LITERALS),
+                            (steps.sgd_small_minibatches, steps.DRIVER_LITERALS),
+                            (steps.sgd_small_minibatches, ())):
         net = fastbp.Network([5, 7, 6, 3], cost="cross_entropy", seed=2, dtype=dtype,
                              activation="tanh", output_activation="sigmoid")
         trainer = Trainer(net, s.optimizer_spec(), 8)
@@ -124,12 +131,13 @@ def test_small_batch_driver_equals_the_general_one_bit_for_bit(rule, dtype):
         kv, state = kernel_view(net), trainer.state
         order = np.random.default_rng(5).permutation(41).astype(np.int64)
         etas = np.full(6, eta)
-        status, done, cost = driver(X.astype(dtype), Y, order, 8, 0, 6, kv.x_scale, kv.cost_code,
-                                    etas, state.hyper, state.options, kv.theta, state.v1, state.v2,
-                                    trainer.G, trainer.snapshot, kv.arch, trainer.work)
+        status, done, cost = call_with_literals(
+            driver, literal, X.astype(dtype), Y, order, 8, 0, 6, kv.x_scale, *kv.kinds, etas,
+            state.hyper, state.options, kv.theta, state.v1, state.v2, trainer.G, trainer.snapshot,
+            kv.arch, trainer.work)
         assert (status, done) == (steps.OK, 6)
         results.append((kv.theta.tobytes(), state.v1.tobytes(), state.v2.tobytes(), cost))
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2]
 
 
 @pytest.mark.parametrize("batch_size,lars,expected", [
@@ -137,12 +145,11 @@ def test_small_batch_driver_equals_the_general_one_bit_for_bit(rule, dtype):
     (33, 0.0, "sgd_minibatches"), (8, 0.02, "sgd_minibatches")])
 def test_trainer_picks_the_small_batch_driver_only_where_it_applies(monkeypatch, batch_size, lars,
                                                                     expected):
-    from fastbp import steps
+    from fastbp import engine
     called = []
-    for name in ("sgd_small_minibatches", "sgd_minibatches", "sgd_minibatches_chunked"):
-        real = getattr(steps, name)
-        monkeypatch.setattr(steps, name,
-                            lambda *a, _real=real, _name=name: called.append(_name) or _real(*a))
+    real = engine.call_with_literals
+    monkeypatch.setattr(engine, "call_with_literals",
+                        lambda d, *a: called.append(d.py_func.__name__) or real(d, *a))
     X, y = data(n=70)
     net = fastbp.Network([5, 4, 3], seed=1)
     net.fit(X, y, 1, batch_size, 0.1, momentum=0.9 if lars else 0.0, lars=lars)

@@ -15,6 +15,8 @@ import pytest
 
 import fastbp
 from fastbp import backprop, costs, steps
+from fastbp._numba_options import call_with_literals
+from fastbp.activations import MIXED
 from fastbp.engine import Trainer, kernel_view
 from fastbp.layout import layer_biases, layer_rows, layer_weights, workspace
 from fastbp.optimizers import (H_MOMENTUM, H_REG, N_HYPER, N_OPTIONS, O_NESTEROV, O_OPTIMIZER,
@@ -108,8 +110,23 @@ TIGHT = dict(rtol=1e-12, atol=1e-13)
 # ---------------------------------------------------------------------------
 
 
+def test_network_kinds_name_its_codes(softplus):
+    """kernel_view's kinds: the hidden layers' shared code (MIXED when they differ), the output's, the cost's."""
+    from fastbp.activations import LINEAR, RELU, SIGMOID, SOFTMAX, TANH
+    from fastbp.costs import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC
+    expected = {"sigmoid-quadratic": (SIGMOID, SIGMOID, QUADRATIC),
+                "tanh-crossentropy": (TANH, SIGMOID, CROSS_ENTROPY),
+                "relu-softmax": (RELU, SOFTMAX, LOG_LIKELIHOOD),
+                "one-layer-crossentropy": (LINEAR, SIGMOID, CROSS_ENTROPY),
+                "mixed-deep-softmax": (MIXED, SOFTMAX, LOG_LIKELIHOOD)}
+    for name, kinds in expected.items():
+        assert kernel_view(build(name, softplus)[0]).kinds == kinds, name
+
+
+@pytest.mark.parametrize("specialised", [True, False], ids=["literal-codes", "run-time-codes"])
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_forward_bp1_bp2_bp4_kernels_match_reference(name, softplus):
+def test_forward_bp1_bp2_bp4_kernels_match_reference(name, specialised, softplus):
+    """Each stage against the reference, compiled for the network's codes (as a fit runs it) and for any."""
     net, ref = build(name, softplus)
     X, Y = data_for(net, 9, soft=True)
     index = np.array([8, 2, 5, 0, 3, 7])  # a gathered, permuted subset
@@ -120,20 +137,24 @@ def test_forward_bp1_bp2_bp4_kernels_match_reference(name, softplus):
     z_ref, a_ref, d_ref = reference_traces(ref, X[index], Y[index])
     L = len(net.sizes) - 1
     kv = kernel_view(net)
+    hidden, output, cost_code = kv.kinds
 
-    backprop.forward_pass(rows, kv.theta, kv.arch, work)
+    def run(kernel, literal, *args):
+        return call_with_literals(kernel, literal if specialised else (), *args)
+
+    run(backprop.forward_pass, (4, 5), rows, kv.theta, kv.arch, work, hidden, output)
     for l in range(L):
         np.testing.assert_allclose(block(net, work, 2, l, rows), z_ref[l], **TIGHT)
         np.testing.assert_allclose(block(net, work, 3, l, rows), a_ref[l + 1], **TIGHT)
 
-    cost = costs.chunk_cost(rows, kv.cost_code, kv.arch, work)
+    cost = run(costs.chunk_cost, (1,), rows, cost_code, kv.arch, work)
     cost_ref = sum(ref.example_cost(ref.feedforward(x), y) for x, y in zip(X[index], Y[index]))
     np.testing.assert_allclose(cost, cost_ref, rtol=1e-12)
 
-    costs.output_delta(rows, kv.cost_code, kv.arch, work)  # BP1
+    run(costs.output_delta, (1, 2), rows, output, cost_code, kv.arch, work)  # BP1
     np.testing.assert_allclose(block(net, work, 4, L - 1, rows), d_ref[-1], **TIGHT)
 
-    backprop.backward_pass(rows, kv.theta, kv.arch, work)  # BP2
+    run(backprop.backward_pass, (4,), rows, kv.theta, kv.arch, work, hidden)  # BP2
     for l in range(L):
         np.testing.assert_allclose(block(net, work, 4, l, rows), d_ref[l], **TIGHT)
 
@@ -187,16 +208,16 @@ def test_gradient_sums_any_chunk_size(name, cmax, softplus):
     work = workspace(net.sizes, net.dtype, cmax)
     kv = kernel_view(net)
 
-    total = backprop.gradient_sums(X, Y, index, 0, 13, 1.0, kv.cost_code, kv.theta, kv.arch, work,
-                                   G)
+    total = call_with_literals(backprop.gradient_sums, backprop.GRADIENT_SUMS_LITERALS, X, Y,
+                               index, 0, 13, 1.0, *kv.kinds, kv.theta, kv.arch, work, G)
     sum_b, sum_w = ref.gradient_sums(X, Y)
     np.testing.assert_allclose(G, flat_from_lists(net, sum_b, sum_w), rtol=1e-11, atol=1e-12)
     np.testing.assert_allclose(total, ref.total_cost(X, Y) * 13, rtol=1e-12)
 
     # A sub-range index[2:11] of the permutation.
     rows = index[2:11]
-    total = backprop.gradient_sums(X, Y, index, 2, 11, 1.0, kv.cost_code, kv.theta, kv.arch, work,
-                                   G)
+    total = call_with_literals(backprop.gradient_sums, backprop.GRADIENT_SUMS_LITERALS, X, Y,
+                               index, 2, 11, 1.0, *kv.kinds, kv.theta, kv.arch, work, G)
     sum_b, sum_w = ref.gradient_sums(X[rows], Y[rows])
     np.testing.assert_allclose(G, flat_from_lists(net, sum_b, sum_w), rtol=1e-11, atol=1e-12)
     np.testing.assert_allclose(total, ref.total_cost(X[rows], Y[rows]) * 9, rtol=1e-12)
@@ -207,7 +228,7 @@ def test_gradient_sums_of_no_rows_is_zero():
     X, Y = data_for(net, 4)
     G = np.full(net.n_parameters, 5.0)
     kv = kernel_view(net)
-    total = backprop.gradient_sums(X, Y, np.arange(4, dtype=np.int64), 2, 2, 1.0, kv.cost_code,
+    total = backprop.gradient_sums(X, Y, np.arange(4, dtype=np.int64), 2, 2, 1.0, *kv.kinds,
                                    kv.theta, kv.arch, workspace(net.sizes, net.dtype, 2), G)
     assert total == 0.0
     assert np.all(G == 0.0)
@@ -222,14 +243,14 @@ def test_forward_outputs(name, cmax, softplus):
     expected = np.vstack([ref.feedforward(x).T for x in X[index]])
     out = np.full((7, net.sizes[-1]), np.nan)
     kv = kernel_view(net)
-    total = backprop.forward_outputs(X, Y, index, 1.0, kv.cost_code, kv.theta, kv.arch,
+    total = backprop.forward_outputs(X, Y, index, 1.0, *kv.kinds, kv.theta, kv.arch,
                                      workspace(net.sizes, net.dtype, cmax), out)
     np.testing.assert_allclose(out, expected, **TIGHT)
     np.testing.assert_allclose(total, ref.total_cost(X[index], Y[index]) * 7, rtol=1e-12)
 
     no_targets = np.empty((0, net.sizes[-1]))
     out2 = np.full_like(out, np.nan)
-    total = backprop.forward_outputs(X, no_targets, index, 1.0, kv.cost_code, kv.theta, kv.arch,
+    total = backprop.forward_outputs(X, no_targets, index, 1.0, *kv.kinds, kv.theta, kv.arch,
                                      workspace(net.sizes, net.dtype, cmax), out2)
     assert total == 0.0
     np.testing.assert_array_equal(out2, out)
@@ -424,8 +445,8 @@ def test_sgd_minibatches_in_segments_equals_one_run(softplus):
         kv = kernel_view(net)
         total = 0.0
         for first, stop in segments:
-            status, done, part = steps.sgd_minibatches(
-                X, Y, order, 5, first, stop, 1.0, kv.cost_code, np.full(5, 0.5), state.hyper,
+            status, done, part = call_with_literals(
+                steps.sgd_minibatches, steps.DRIVER_LITERALS, X, Y, order, 5, first, stop, 1.0, *kv.kinds, np.full(5, 0.5), state.hyper,
                 state.options, kv.theta, state.v1, state.v2, trainer.G, trainer.snapshot,
                 kv.arch, trainer.work)
             assert status == steps.OK and done == stop - first
@@ -453,8 +474,8 @@ def test_sgd_minibatches_reads_scaled_uint8_inputs():
         st = trainer.state
         st.use(spec, Regularization())  # plain SGD, no penalty
         kv = kernel_view(net)
-        status, done, _ = steps.sgd_minibatches(
-            X, Y, order, 4, 0, 3, scale, kv.cost_code, np.full(3, 0.5), st.hyper, st.options,
+        status, done, _ = call_with_literals(
+            steps.sgd_minibatches, steps.DRIVER_LITERALS, X, Y, order, 4, 0, 3, scale, *kv.kinds, np.full(3, 0.5), st.hyper, st.options,
             kv.theta, st.v1, st.v2, trainer.G, trainer.snapshot, kv.arch, trainer.work)
         assert (status, done) == (steps.OK, 3)
     np.testing.assert_allclose(kernel_view(net8).theta, kernel_view(netf).theta, rtol=1e-14,
@@ -569,8 +590,8 @@ def test_non_finite_step_restores_snapshot_and_replays(momentum):
     st = trainer.state
     st.use(spec, Regularization())  # no penalty
     kv = kernel_view(net)
-    status, done, cost_sum = steps.sgd_minibatches(
-        X, Y, order, 2, 0, 3, 1.0, kv.cost_code, etas, st.hyper, st.options, kv.theta,
+    status, done, cost_sum = call_with_literals(
+        steps.sgd_minibatches, steps.DRIVER_LITERALS, X, Y, order, 2, 0, 3, 1.0, *kv.kinds, etas, st.hyper, st.options, kv.theta,
         st.v1, st.v2, trainer.G, trainer.snapshot, kv.arch, trainer.work)
     assert (status, done) == (steps.DIVERGED, 2)
     assert np.all(np.isfinite(kv.theta))
@@ -579,8 +600,8 @@ def test_non_finite_step_restores_snapshot_and_replays(momentum):
     st2 = trainer2.state
     st2.use(spec, Regularization())
     kv2 = kernel_view(twin)
-    status2, done2, cost_sum2 = steps.sgd_minibatches(
-        X, Y, order, 2, 0, 2, 1.0, kv2.cost_code, etas, st2.hyper, st2.options, kv2.theta,
+    status2, done2, cost_sum2 = call_with_literals(
+        steps.sgd_minibatches, steps.DRIVER_LITERALS, X, Y, order, 2, 0, 2, 1.0, *kv2.kinds, etas, st2.hyper, st2.options, kv2.theta,
         st2.v1, st2.v2, trainer2.G, trainer2.snapshot, kv2.arch, trainer2.work)
     assert (status2, done2) == (steps.OK, 2)
     assert kv.theta.tobytes() == kv2.theta.tobytes()
@@ -604,9 +625,10 @@ def test_chunked_driver_equals_one_chunk_driver():
         st = trainer.state
         st.use(spec, Regularization("l2", 0.01))
         kv = kernel_view(net)
-        status, done, part = driver(X, Y, order, 8, 0, 3, 1.0, kv.cost_code, np.full(3, 0.5),
-                                    st.hyper, st.options, kv.theta, st.v1, st.v2, trainer.G,
-                                    trainer.snapshot, kv.arch, trainer.work)
+        status, done, part = call_with_literals(driver, steps.DRIVER_LITERALS, X, Y, order, 8,
+                                                0, 3, 1.0, *kv.kinds, np.full(3, 0.5), st.hyper,
+                                                st.options, kv.theta, st.v1, st.v2, trainer.G,
+                                                trainer.snapshot, kv.arch, trainer.work)
         assert (status, done) == (steps.OK, 3)
         results.append(part)
     np.testing.assert_allclose(kernel_view(net_a).theta, kernel_view(net_b).theta, rtol=1e-12,
