@@ -12,6 +12,8 @@ Every compiled function in fastbp is decorated with :data:`jit` (or
 - ``error_model="numpy"``: division by zero gives inf/nan instead of raising,
   which keeps division out of the exception path in hot loops.
 """
+import os
+
 import numba
 
 JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -50,6 +52,13 @@ OVERLOAD_JIT_OPTIONS = dict(error_model="numpy")
 # experimental-feature warning and no slow typing of function tuples per call.
 
 
+#: Compile the kernels for each network's activations and cost (the default;
+#: see call_with_literals). ``FASTBP_SPECIALISE=0`` in the environment (read
+#: at import) compiles one set of kernels that serves every network instead:
+#: a slower first fit, but no new compile when the activations or cost change.
+SPECIALISE = os.environ.get("FASTBP_SPECIALISE", "1").strip() != "0"
+
+
 def call_with_literals(dispatcher, literal, *args):
     """``dispatcher(*args)``, compiled with the arguments at positions ``literal`` typed as their values.
 
@@ -69,8 +78,10 @@ def call_with_literals(dispatcher, literal, *args):
         Positions of ``args`` that are ints to compile as constants.
     *args
         The arguments, as for ``dispatcher(*args)``.
+
+    With :data:`SPECIALISE` off, no argument is made a literal.
     """
-    return dispatcher.compile(literal_signature(args, literal))(*args)
+    return dispatcher.compile(literal_signature(args, literal if SPECIALISE else ()))(*args)
 
 
 def literal_signature(args, literal):

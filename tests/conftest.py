@@ -20,6 +20,24 @@ import fastbp  # noqa: E402
 from reference import ReferenceNetwork  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _kernel_specialisation(request, monkeypatch):
+    """Compile the kernels for each network's codes only in tests marked ``slow`` or ``specialised``.
+
+    A fit compiles its kernels for the network's activations and cost
+    (fastbp._numba_options.SPECIALISE), so each combination compiles anew.
+    The fast suite tries dozens of combinations; it runs them on the kernels
+    compiled for any codes (FASTBP_SPECIALISE=0), and tests marked
+    ``specialised`` (tests/test_specialised.py, the kernel tests) prove the
+    specialised kernels bit-identical to those, per activation and cost. The
+    slow suite, and every subprocess, runs the default.
+    """
+    from fastbp import _numba_options
+    marked = (request.node.get_closest_marker("slow") is not None
+              or request.node.get_closest_marker("specialised") is not None)
+    monkeypatch.setattr(_numba_options, "SPECIALISE", marked)
+
+
 def _softplus(z):
     return math.log1p(math.exp(z))
 

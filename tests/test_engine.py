@@ -105,6 +105,7 @@ def test_trainer_reuses_the_optimizer_state_only_when_asked_and_of_the_same_kind
 SMALL_RULES = {k: v for k, v in RULES.items() if "lars" not in v}
 
 
+@pytest.mark.specialised
 @pytest.mark.parametrize("rule", sorted(SMALL_RULES))
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_small_batch_driver_equals_the_general_one_bit_for_bit(rule, dtype):

@@ -16,7 +16,6 @@ import pytest
 import fastbp
 from fastbp import backprop, costs, steps
 from fastbp._numba_options import call_with_literals
-from fastbp.activations import MIXED
 from fastbp.engine import Trainer, kernel_view
 from fastbp.layout import layer_biases, layer_rows, layer_weights, workspace
 from fastbp.optimizers import (H_MOMENTUM, H_REG, N_HYPER, N_OPTIONS, O_NESTEROV, O_OPTIMIZER,
@@ -110,20 +109,8 @@ TIGHT = dict(rtol=1e-12, atol=1e-13)
 # ---------------------------------------------------------------------------
 
 
-def test_network_kinds_name_its_codes(softplus):
-    """kernel_view's kinds: the hidden layers' shared code (MIXED when they differ), the output's, the cost's."""
-    from fastbp.activations import LINEAR, RELU, SIGMOID, SOFTMAX, TANH
-    from fastbp.costs import CROSS_ENTROPY, LOG_LIKELIHOOD, QUADRATIC
-    expected = {"sigmoid-quadratic": (SIGMOID, SIGMOID, QUADRATIC),
-                "tanh-crossentropy": (TANH, SIGMOID, CROSS_ENTROPY),
-                "relu-softmax": (RELU, SOFTMAX, LOG_LIKELIHOOD),
-                "one-layer-crossentropy": (LINEAR, SIGMOID, CROSS_ENTROPY),
-                "mixed-deep-softmax": (MIXED, SOFTMAX, LOG_LIKELIHOOD)}
-    for name, kinds in expected.items():
-        assert kernel_view(build(name, softplus)[0]).kinds == kinds, name
-
-
-@pytest.mark.parametrize("specialised", [True, False], ids=["literal-codes", "run-time-codes"])
+@pytest.mark.parametrize("specialised", [pytest.param(True, marks=pytest.mark.specialised), False],
+                         ids=["literal-codes", "run-time-codes"])
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_forward_bp1_bp2_bp4_kernels_match_reference(name, specialised, softplus):
     """Each stage against the reference, compiled for the network's codes (as a fit runs it) and for any."""
