@@ -79,9 +79,22 @@ def call_with_literals(dispatcher, literal, *args):
     *args
         The arguments, as for ``dispatcher(*args)``.
 
-    With :data:`SPECIALISE` off, no argument is made a literal.
+    With :data:`SPECIALISE` off, no argument is made a literal. Finding the
+    signature costs some hundreds of microseconds (``numba.typeof`` of every
+    argument); a caller that repeats a call with arguments of the same types
+    keeps :func:`compiled_with_literals`'s entry point instead.
     """
-    return dispatcher.compile(literal_signature(args, literal if SPECIALISE else ()))(*args)
+    return compiled_with_literals(dispatcher, literal, *args)(*args)
+
+
+def compiled_with_literals(dispatcher, literal, *args):
+    """The compiled function :func:`call_with_literals` calls (compiled, or loaded from the cache, on first use).
+
+    It takes arguments of the types of ``args``; those at positions
+    ``literal`` are the constants it was compiled for (the values passed
+    there are ignored).
+    """
+    return dispatcher.compile(literal_signature(args, literal if SPECIALISE else ()))
 
 
 def literal_signature(args, literal):

@@ -16,7 +16,8 @@ activation (activations.MIXED if they differ), the output layer's and the
 cost: given as literals (:func:`fastbp._numba_options.call_with_literals`)
 they compile only the branches the network takes.
 """
-from ._numba_options import call_with_literals, jit, jit_inline, jit_reduction
+from . import _numba_options
+from ._numba_options import compiled_with_literals, jit, jit_inline, jit_reduction
 from .activations import activate_layer, multiply_by_layer_fprime
 from .blas import FEW_ROWS, gemm_nn, gemm_nt, gemm_tn, zero_of
 from .costs import chunk_cost, output_delta
@@ -214,6 +215,11 @@ def forward_outputs(X, Y, index, x_scale, hidden, output, cost, theta, arch, wor
     is), so a prediction after a fit compiles nothing more; a call costs
     some tens of microseconds per chunk on top of the arithmetic.
     """
+    rows = min(work[0].shape[0], index.shape[0])
+    forward = forward_kernel(forward_pass, (4, 5), theta.dtype, rows, theta, arch, work, hidden,
+                             output)
+    cost_of = (forward_kernel(chunk_cost, (1,), theta.dtype, rows, cost, arch, work)
+               if Y.shape[0] > 0 else None)
     layout = arch[0]
     cmax = work[0].shape[0]
     last = layout.shape[0] - 1
@@ -222,8 +228,25 @@ def forward_outputs(X, Y, index, x_scale, hidden, output, cost, theta, arch, wor
     for c0 in range(0, n, cmax):
         rows = min(cmax, n - c0)
         gather_rows(X, Y, index, c0, rows, x_scale, work)
-        call_with_literals(forward_pass, (4, 5), rows, theta, arch, work, hidden, output)
-        if Y.shape[0] > 0:
-            total_cost += call_with_literals(chunk_cost, (1,), rows, cost, arch, work)
+        forward(rows, theta, arch, work, hidden, output)
+        if cost_of is not None:
+            total_cost += cost_of(rows, cost, arch, work)
         out[c0:c0 + rows] = layer_rows(work[3], layout, last, rows, cmax)
     return total_cost
+
+
+# The compiled forward_pass and chunk_cost that forward_outputs calls, by
+# (kernel, dtype, codes): their arguments are fastbp's own arrays (theta, the
+# arch tuple, a workspace), whose Numba types follow from the dtype alone, so
+# the entry point is looked up once (call_with_literals's typeof of every
+# argument would cost more than a one-example prediction).
+_FORWARD_KERNELS = {}
+
+
+def forward_kernel(kernel, literal, dtype, *args):
+    """``compiled_with_literals(kernel, literal, *args)``, looked up once per kernel, codes and dtype (see above)."""
+    key = (kernel, tuple(args[i] for i in literal), dtype.str, _numba_options.SPECIALISE)
+    entry = _FORWARD_KERNELS.get(key)
+    if entry is None:
+        entry = _FORWARD_KERNELS[key] = compiled_with_literals(kernel, literal, *args)
+    return entry

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, Optional
 import numpy as np
 
 from . import steps
-from ._numba_options import call_with_literals
+from ._numba_options import compiled_with_literals
 from .backprop import FUSED_UPDATE_ROWS, GRADIENT_SUMS_LITERALS, gradient_sums
 from .checkpoint import read_checkpoint, write_checkpoint
 from .diagnostics import LearningMonitor
@@ -292,9 +292,11 @@ class Trainer:
         self.state.use(self.spec, regularization)
         n_batches = -(-order.shape[0] // batch_size)
         segment = max(1, -(-n_batches // SEGMENTS_PER_EPOCH))
-        run = self._run_local if self.comm is None else self._run_shared
-        prepared = None if self.comm is None else local_batches(
-            order, batch_size, self.row_start, self.row_start + X.shape[0])
+        if self.comm is None:
+            run, prepared = self._run_local, self._local_driver(X, Y, order, batch_size, batch_etas)
+        else:
+            run, prepared = self._run_shared, local_batches(
+                order, batch_size, self.row_start, self.row_start + X.shape[0])
         cost_sum = 0.0
         for first in range(0, n_batches, segment):
             stop = min(first + segment, n_batches)
@@ -306,19 +308,27 @@ class Trainer:
                 on_progress(stop, n_batches)
         return cost_sum
 
-    def _run_local(self, X, Y, order, batch_size, first, stop, batch_etas, prepared):
-        """Mini-batches first .. stop-1 in one compiled driver call: (completed, cost sum)."""
+    def _driver_arguments(self, X, Y, order, batch_size, first, stop, batch_etas):
         kv, state = kernel_view(self.net), self.state
+        return (X, Y, order, batch_size, first, stop, kv.x_scale, *kv.kinds, batch_etas,
+                state.hyper, state.options, kv.theta, state.v1, state.v2, self.G, self.snapshot,
+                kv.arch, self.work)
+
+    def _local_driver(self, X, Y, order, batch_size, batch_etas):
+        """The compiled driver of steps.py an epoch runs, for the network's codes (see _run_local)."""
         if batch_size > self.work[0].shape[0]:
             driver = steps.sgd_minibatches_chunked
         elif batch_size <= FUSED_UPDATE_ROWS and not self.spec.uses_lars:
             driver = steps.sgd_small_minibatches  # compiles only the small-batch step
         else:
             driver = steps.sgd_minibatches
-        status, done, part = call_with_literals(
-            driver, steps.DRIVER_LITERALS, X, Y, order, batch_size, first, stop, kv.x_scale,
-            *kv.kinds, batch_etas, state.hyper, state.options, kv.theta, state.v1, state.v2,
-            self.G, self.snapshot, kv.arch, self.work)
+        return compiled_with_literals(driver, steps.DRIVER_LITERALS, *self._driver_arguments(
+            X, Y, order, batch_size, 0, 0, batch_etas))
+
+    def _run_local(self, X, Y, order, batch_size, first, stop, batch_etas, driver):
+        """Mini-batches first .. stop-1 in one call of the compiled ``driver``: (completed, cost sum)."""
+        status, done, part = driver(*self._driver_arguments(X, Y, order, batch_size, first, stop,
+                                                            batch_etas))
         return done, part
 
     def _run_shared(self, X, Y, order, batch_size, first, stop, batch_etas, prepared):
@@ -329,10 +339,11 @@ class Trainer:
         theta = kv.theta
         live = (theta, state.v1, state.v2, state.hyper)
         cost_sum = 0.0
+        sums = compiled_with_literals(gradient_sums, GRADIENT_SUMS_LITERALS, X, Y, index, 0, 0,
+                                      kv.x_scale, *kv.kinds, theta, kv.arch, self.work, self.G)
         for k in range(first, stop):
-            packed[-1] = call_with_literals(
-                gradient_sums, GRADIENT_SUMS_LITERALS, X, Y, index, bounds[k], bounds[k + 1],
-                kv.x_scale, *kv.kinds, theta, kv.arch, self.work, self.G)
+            packed[-1] = sums(X, Y, index, bounds[k], bounds[k + 1], kv.x_scale, *kv.kinds, theta,
+                              kv.arch, self.work, self.G)
             self.comm.allreduce_sum_inplace(packed)
             batch_cost = float(packed[-1])
             if not np.isfinite(batch_cost):

@@ -148,8 +148,8 @@ def test_trainer_picks_the_small_batch_driver_only_where_it_applies(monkeypatch,
                                                                     expected):
     from fastbp import engine
     called = []
-    real = engine.call_with_literals
-    monkeypatch.setattr(engine, "call_with_literals",
+    real = engine.compiled_with_literals
+    monkeypatch.setattr(engine, "compiled_with_literals",
                         lambda d, *a: called.append(d.py_func.__name__) or real(d, *a))
     X, y = data(n=70)
     net = fastbp.Network([5, 4, 3], seed=1)
