@@ -17,7 +17,8 @@ the same name (``lr_schedule`` is ``--lr-schedule``).
 Each run gets its own folder (``fastbp-run``, then ``fastbp-run-2``, ... unless
 ``--out`` names one) holding ``config.json`` (the exact configuration, versions
 and a SHA-256 checksum of the data), ``checkpoint.npz`` (written after every
-epoch), ``model.json``, ``history.json`` and ``learning_curves.png``.
+epoch), ``model.json``, ``history.json`` and, with matplotlib (the ``plot``
+extra), ``learning_curves.png``.
 Ctrl-C stops after the current segment of mini-batches and saves what was
 trained (exit status 130); ``--resume`` continues from the last checkpoint and
 gives the same model, bit for bit, as an uninterrupted run. Bad arguments print
@@ -191,8 +192,8 @@ examples:
   fastbp train --resume fastbp-run
       continue an interrupted (Ctrl-C) or killed run from its last checkpoint
 
-Each run writes config.json, checkpoint.npz, model.json, history.json and
-learning_curves.png into its own folder (fastbp-run, fastbp-run-2, ... or --out).
+Each run writes config.json, checkpoint.npz, model.json, history.json and (with
+matplotlib) learning_curves.png into its own folder (fastbp-run, fastbp-run-2, ... or --out).
 """
 
 
