@@ -341,20 +341,6 @@ def activate_layer(Z, b, A, kind, codes, functions, l):
     """
 
 
-@overload(activate_layer, prefer_literal=True, jit_options=OVERLOAD_JIT_OPTIONS)
-def _activate_layer_overload(Z, b, A, kind, codes, functions, l):
-    code = literal_code(kind)
-    if code is not None and code != MIXED:
-        def impl(Z, b, A, kind, codes, functions, l):
-            f = functions[l, 0]
-            for i in range(Z.shape[0]):
-                activate_row(Z, b, A, i, code, f)
-    else:
-        def impl(Z, b, A, kind, codes, functions, l):
-            add_bias_and_activate(Z, b, A, codes[l] if kind == MIXED else kind, functions[l, 0])
-    return impl
-
-
 def multiply_by_layer_fprime(D, Z, A, kind, codes, functions, l):
     """:func:`multiply_by_fprime` for layer l, whose activation is ``kind`` (MIXED: codes[l]); jitted code only.
 
@@ -362,16 +348,28 @@ def multiply_by_layer_fprime(D, Z, A, kind, codes, functions, l):
     """
 
 
-@overload(multiply_by_layer_fprime, prefer_literal=True, jit_options=OVERLOAD_JIT_OPTIONS)
-def _multiply_by_layer_fprime_overload(D, Z, A, kind, codes, functions, l):
-    code = literal_code(kind)
-    if code is not None and code != MIXED:
-        def impl(D, Z, A, kind, codes, functions, l):
-            if code != LINEAR:
-                fprime = functions[l, 1]
-                for i in range(D.shape[0]):
-                    fprime_row(D, Z, A, i, code, fprime)
-    else:
-        def impl(D, Z, A, kind, codes, functions, l):
-            multiply_by_fprime(D, Z, A, codes[l] if kind == MIXED else kind, functions[l, 1])
-    return impl
+def _layer_overload(row_step, kernel, column):
+    """The @overload of activate_layer (f) or multiply_by_layer_fprime (f'), which differ only in these.
+
+    ``row_step`` (activate_row or fprime_row) does one row for a code;
+    ``kernel`` (add_bias_and_activate or multiply_by_fprime) every row for a
+    run-time code; ``column`` is the address's column in ``functions``.
+    """
+    def typer(X, Z, A, kind, codes, functions, l):
+        code = literal_code(kind)
+        if code is not None and code != MIXED:
+            def impl(X, Z, A, kind, codes, functions, l):  # the branch of ``code`` only
+                address = functions[l, column]
+                for i in range(X.shape[0]):
+                    row_step(X, Z, A, i, code, address)
+        else:
+            def impl(X, Z, A, kind, codes, functions, l):
+                kernel(X, Z, A, codes[l] if kind == MIXED else kind, functions[l, column])
+        return impl
+    return typer
+
+
+overload(activate_layer, prefer_literal=True, jit_options=OVERLOAD_JIT_OPTIONS)(
+    _layer_overload(activate_row, add_bias_and_activate, 0))
+overload(multiply_by_layer_fprime, prefer_literal=True, jit_options=OVERLOAD_JIT_OPTIONS)(
+    _layer_overload(fprime_row, multiply_by_fprime, 1))

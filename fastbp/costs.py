@@ -15,11 +15,10 @@ log-softmax), so saturated outputs give finite costs.
 import math
 
 import numpy as np
-from numba import types
 from numba.extending import overload
 
 from ._numba_options import OVERLOAD_JIT_OPTIONS, jit, jit_inline
-from .activations import multiply_by_layer_fprime
+from .activations import literal_code, multiply_by_layer_fprime
 from .layout import layer_block
 
 QUADRATIC = 0
@@ -99,9 +98,8 @@ def cost_sum(cost, rows, Z, A, Y0):
 
 @overload(cost_sum, prefer_literal=True, jit_options=OVERLOAD_JIT_OPTIONS)
 def _cost_sum_overload(cost, rows, Z, A, Y0):
-    if isinstance(cost, types.IntegerLiteral):
-        code = cost.literal_value
-
+    code = literal_code(cost)
+    if code is not None:
         def impl(cost, rows, Z, A, Y0):
             return cost_sum_by_code(code, rows, Z, A, Y0)
     else:

@@ -80,14 +80,12 @@ class KernelView(NamedTuple):
     layout: np.ndarray  # int64 (L, 5)
     arch: tuple         # (layout, codes, functions)
     x_scale: Any        # input_scale in the network's dtype
-    cost_code: int
     kinds: tuple        # (hidden, output, cost) codes, which the kernels compile as literals
 
 
 def kernel_view(net):
     """The arrays and codes of ``net`` that the kernels take; theta is the network's own buffer."""
-    return KernelView(net._theta, net._layout, net._arch, net._x_scale, net.cost_function.code,
-                      net._kinds)
+    return KernelView(net._theta, net._layout, net._arch, net._x_scale, net._kinds)
 
 
 # ------------------------------------------------------------------ settings
